@@ -1,0 +1,94 @@
+//! The gateway's one error type: each variant maps to a status and a stable `code`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use herald_core::http::error_response;
+use herald_core::model::RpcError;
+use herald_core::store::StoreError;
+use herald_elements::ElementError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The provider refused the call (its status, its message).
+    #[error("{message}")]
+    Provider { status: u16, message: String },
+    /// The provider is unreachable or failing.
+    #[error("{0}")]
+    BadGateway(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Passed through from provisioning.
+    #[error("{}", .0.message)]
+    Rpc(RpcError),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &str) {
+        match self {
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Provider { status, .. } => (
+                StatusCode::from_u16(*status)
+                    .ok()
+                    .filter(|s| s.is_client_error())
+                    .unwrap_or(StatusCode::BAD_GATEWAY),
+                "provider_rejected",
+            ),
+            Self::BadGateway(_) => (StatusCode::BAD_GATEWAY, "provider_unavailable"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Rpc(e) => (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                e.code.as_str(),
+            ),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let Self::Internal(cause) = &self {
+            tracing::error!(request_id = %herald_core::http::current_request_id(), %cause, "internal error");
+            return error_response(status, code, "Internal error");
+        }
+        error_response(status, code, self.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable("Storage is unavailable, try again".into()),
+            StoreError::Corrupt { .. } => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ElementError> for ApiError {
+    fn from(e: ElementError) -> Self {
+        match e {
+            ElementError::Rejected { status: 409, message } => Self::Conflict(message),
+            ElementError::Rejected { status: 404, message } => Self::NotFound(message),
+            ElementError::Rejected { status, message } => Self::Provider { status, message },
+            ElementError::Invalid(m) => Self::BadRequest(m),
+            ElementError::Unsupported(m) => Self::BadRequest(m),
+            ElementError::Unauthorized(m) => {
+                Self::BadGateway(format!("The provider rejected the instance's token: {m}"))
+            }
+            other => Self::BadGateway(other.to_string()),
+        }
+    }
+}

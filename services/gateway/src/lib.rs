@@ -1,0 +1,121 @@
+//! herald-gateway: the public REST API (`/elements/api-v2/...`).
+//!
+//! - [`routes`]: one module per resource (elements, admin, instances, events, hubs).
+//! - [`auth`]: the `Authorization` header forms and the extractors that check them.
+//! - [`lenient_json`]: instance bodies as the seed documents write them.
+//! - [`error`]: the one error type, status and stable code per variant.
+//! - [`state`]: what handlers share.
+//!
+//! Instance writes go to provisioning over NATS request/reply; reads come from Redis.
+
+pub mod auth;
+pub mod error;
+pub mod lenient_json;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use herald_core::brokers::Brokers;
+use herald_core::config::{CommonConfig, ConfigError, Env};
+use herald_core::metrics::Metrics;
+use herald_core::ops::OpsServer;
+use herald_core::process::supervise;
+use herald_elements::urls::ElementUrls;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::AppState;
+
+/// Gateway settings.
+#[derive(Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    /// `HERALD_LISTEN_ADDR`: the public API listener.
+    pub listen_addr: SocketAddr,
+    /// `HERALD_ADMIN_TOKEN`: bearer token of the admin API (unset: admin API refuses all).
+    pub admin_token: Option<SecretString>,
+    pub urls: ElementUrls,
+    /// `HERALD_PROVIDER_TIMEOUT_MS`: one call to a provider, connect to last byte.
+    pub provider_timeout: Duration,
+    /// `HERALD_RPC_TIMEOUT_MS`: how long a provisioning request may take.
+    pub rpc_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_env(env, "127.0.0.1:9180")?,
+            listen_addr: env.addr("HERALD_LISTEN_ADDR", "127.0.0.1:8080")?,
+            admin_token: env.get("HERALD_ADMIN_TOKEN").map(|t| SecretString::from(t.to_string())),
+            urls: ElementUrls::from_env(env)?,
+            provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
+            rpc_timeout: env.millis("HERALD_RPC_TIMEOUT_MS", 45_000)?,
+        })
+    }
+}
+
+/// A built gateway, listeners bound.
+pub struct App {
+    listener: TcpListener,
+    ops: OpsServer,
+    router: axum::Router,
+    grace: Duration,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let c = &config.common;
+        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-gateway").await?;
+        let metrics = Metrics::new();
+        let state = AppState {
+            brokers: brokers.clone(),
+            secret_box: c.secret_box.clone(),
+            urls: config.urls.clone(),
+            http: herald_elements::http::provider_client(config.provider_timeout),
+            admin_token: config.admin_token.clone(),
+            metrics: metrics.clone(),
+            rpc_timeout: config.rpc_timeout,
+        };
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
+        Ok(Self {
+            listener,
+            ops,
+            router: routes::router(state),
+            grace: c.shutdown_grace,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn ops_addr(&self) -> std::io::Result<SocketAddr> {
+        self.ops.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, ops = %self.ops_addr()?, "gateway listening");
+        let api = {
+            let shutdown = shutdown.clone();
+            let grace = self.grace;
+            tokio::spawn(async move {
+                let serve = axum::serve(self.listener, self.router)
+                    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+                // In-flight requests get the grace period, then the process moves on.
+                tokio::select! {
+                    r = serve => r.map_err(anyhow::Error::from),
+                    _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => Ok(()),
+                }
+            })
+        };
+        let ops = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { self.ops.run(shutdown).await.map_err(anyhow::Error::from) }
+        });
+        supervise(shutdown, vec![("api", api), ("ops", ops)]).await
+    }
+}

@@ -1,0 +1,11 @@
+use std::process::ExitCode;
+
+use herald_gateway::{App, Config};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    herald_core::process::run_service("herald-gateway", Config::from_env, |config, shutdown| async move {
+        App::build(config).await?.run(shutdown).await
+    })
+    .await
+}

@@ -1,0 +1,56 @@
+//! `POST /instances` (via provisioning), `GET /instances`, `GET /instances/{id}`.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use herald_core::http::current_request_id;
+use herald_core::model::{InstanceRecord, ProvisioningRequest};
+use herald_core::store::instances;
+use herald_elements::view::instance_json;
+use serde_json::Value;
+
+use super::rpc;
+use crate::auth::PlatformAuth;
+use crate::error::ApiError;
+use crate::lenient_json;
+use crate::state::AppState;
+
+pub async fn create(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let body = lenient_json::parse_object(&raw).map_err(ApiError::BadRequest)?;
+    let req = ProvisioningRequest::CreateV1 {
+        user_id: auth.user.id,
+        org_id: auth.user.org_id,
+        request_id: current_request_id(),
+        body: Value::Object(body),
+    };
+    Ok(Json(rpc::call(&state, "create", &req).await?))
+}
+
+pub async fn list(State(state): State<AppState>, auth: PlatformAuth) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.brokers.redis.clone();
+    let all = instances::list_for_user(&mut conn, &state.brokers.keys, auth.user.id).await?;
+    Ok(Json(Value::Array(all.iter().map(|r| instance_json(r, None)).collect())))
+}
+
+/// The caller's instance, or 404 (also for another user's).
+pub async fn owned(state: &AppState, user_id: u64, raw_id: &str) -> Result<InstanceRecord, ApiError> {
+    let not_found = || ApiError::NotFound(format!("No instance {raw_id}"));
+    let id: u64 = raw_id.parse().map_err(|_| not_found())?;
+    let mut conn = state.brokers.redis.clone();
+    match instances::get(&mut conn, &state.brokers.keys, id).await? {
+        Some(rec) if rec.user_id == user_id => Ok(rec),
+        _ => Err(not_found()),
+    }
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rec = owned(&state, auth.user.id, &id).await?;
+    Ok(Json(instance_json(&rec, None)))
+}

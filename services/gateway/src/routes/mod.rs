@@ -1,0 +1,38 @@
+//! The API's routes, one module per resource, under `/elements/api-v2`.
+
+mod admin;
+mod elements;
+mod events;
+mod hubs;
+mod instances;
+mod rpc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// Largest request body accepted (hub uploads included).
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/elements", get(elements::list))
+        .route("/elements/{key}", get(elements::get_one))
+        .route("/elements/{key}/oauth/url", get(elements::oauth_url))
+        .route("/admin/organizations", post(admin::create_org))
+        .route("/admin/organizations/{org_id}/users", post(admin::create_user))
+        .route("/instances", post(instances::create).get(instances::list))
+        .route("/instances/events", get(events::list_for_user))
+        .route("/instances/events/{event_id}", get(events::get_one))
+        .route("/instances/{id}", get(instances::get_one))
+        .route("/instances/{id}/events", get(events::list_for_instance))
+        .route("/hubs/documents/folders", post(hubs::create_folder));
+    Router::new()
+        .nest("/elements/api-v2", api)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(herald_core::http::request_context))
+}

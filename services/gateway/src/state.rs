@@ -1,0 +1,20 @@
+//! What every handler shares.
+
+use std::time::Duration;
+
+use herald_core::brokers::Brokers;
+use herald_core::crypto::SecretBox;
+use herald_core::metrics::Metrics;
+use herald_elements::urls::ElementUrls;
+use secrecy::SecretString;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub brokers: Brokers,
+    pub secret_box: SecretBox,
+    pub urls: ElementUrls,
+    pub http: reqwest::Client,
+    pub admin_token: Option<SecretString>,
+    pub metrics: Metrics,
+    pub rpc_timeout: Duration,
+}

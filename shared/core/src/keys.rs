@@ -1,0 +1,116 @@
+//! Every Redis key Herald uses, built in one place.
+//!
+//! ```text
+//! herald:v1:[<prefix>:]seq:<kind>                      INCR id sequences (org, user, instance, event, notification)
+//! herald:v1:[<prefix>:]{o:<org>}:org                   HASH organization {id,name,secret_hash}
+//! herald:v1:[<prefix>:]org-secret:<sha256>             STRING secret hash → org id
+//! herald:v1:[<prefix>:]{u:<user>}:user                 HASH user {id,org_id,email,…,secret_hash}
+//! herald:v1:[<prefix>:]user-secret:<sha256>            STRING secret hash → user id
+//! herald:v1:[<prefix>:]{u:<user>}:instances            SET the user's instance ids
+//! herald:v1:[<prefix>:]{u:<user>}:events               ZSET eventDate(ms) → event id, the user's events
+//! herald:v1:[<prefix>:]{i:<inst>}:instance             STRING instance record (JSON, secrets sealed)
+//! herald:v1:[<prefix>:]instance-token:<sha256>         STRING instance token hash → instance id
+//! herald:v1:[<prefix>:]route:<element>:<account>       SET instance ids behind a provider account
+//! herald:v1:[<prefix>:]webhook-secrets:<element>       HASH instance id → sealed webhook signing secret
+//! herald:v1:[<prefix>:]{i:<inst>}:sync                 HASH change-feed state {cursor, pending}
+//! herald:v1:[<prefix>:]{i:<inst>}:seen                 HASH object key → version (CREATED vs UPDATED)
+//! herald:v1:[<prefix>:]{i:<inst>}:lock:<name>          STRING lease held while one worker syncs
+//! herald:v1:[<prefix>:]{i:<inst>}:events               ZSET eventDate(ms) → event id
+//! herald:v1:[<prefix>:]{e:<event>}:event               HASH delivery record (status, body, attempts, …)
+//! herald:v1:[<prefix>:]{e:<event>}:attempts            LIST one JSON entry per attempt, oldest first
+//! herald:v1:[<prefix>:]retries                         ZSET due(ms) → event id, the retry schedule
+//! ```
+//!
+//! Keys that change together share a hash tag (`{i:…}`, `{e:…}`, `{u:…}`), so the layout runs
+//! on Redis Cluster unchanged; the few global keys (sequences, secret lookups, routes, retry
+//! schedule) are each touched alone.
+
+/// Builds keys under one prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    base: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        let base = if prefix.is_empty() {
+            "herald:v1:".to_string()
+        } else {
+            format!("herald:v1:{prefix}:")
+        };
+        Self { base }
+    }
+
+    /// Everything this prefix owns (for tests that scan a namespace).
+    pub fn pattern_all(&self) -> String {
+        format!("{}*", self.base)
+    }
+
+    pub fn seq(&self, kind: &str) -> String {
+        format!("{}seq:{kind}", self.base)
+    }
+    pub fn org(&self, org: u64) -> String {
+        format!("{}{{o:{org}}}:org", self.base)
+    }
+    pub fn org_secret(&self, hash: &str) -> String {
+        format!("{}org-secret:{hash}", self.base)
+    }
+    pub fn user(&self, user: u64) -> String {
+        format!("{}{{u:{user}}}:user", self.base)
+    }
+    pub fn user_secret(&self, hash: &str) -> String {
+        format!("{}user-secret:{hash}", self.base)
+    }
+    pub fn user_instances(&self, user: u64) -> String {
+        format!("{}{{u:{user}}}:instances", self.base)
+    }
+    pub fn user_events(&self, user: u64) -> String {
+        format!("{}{{u:{user}}}:events", self.base)
+    }
+    pub fn instance(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:instance", self.base)
+    }
+    pub fn instance_token(&self, hash: &str) -> String {
+        format!("{}instance-token:{hash}", self.base)
+    }
+    pub fn route(&self, element: &str, account: &str) -> String {
+        format!("{}route:{element}:{account}", self.base)
+    }
+    pub fn webhook_secrets(&self, element: &str) -> String {
+        format!("{}webhook-secrets:{element}", self.base)
+    }
+    pub fn sync_state(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:sync", self.base)
+    }
+    pub fn seen(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:seen", self.base)
+    }
+    pub fn lock(&self, inst: u64, name: &str) -> String {
+        format!("{}{{i:{inst}}}:lock:{name}", self.base)
+    }
+    pub fn instance_events(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:events", self.base)
+    }
+    pub fn event(&self, event: u64) -> String {
+        format!("{}{{e:{event}}}:event", self.base)
+    }
+    pub fn event_attempts(&self, event: u64) -> String {
+        format!("{}{{e:{event}}}:attempts", self.base)
+    }
+    pub fn retries(&self) -> String {
+        format!("{}retries", self.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_namespaced_and_tagged() {
+        let k = Keys::new("t1");
+        assert_eq!(k.instance(7), "herald:v1:t1:{i:7}:instance");
+        assert_eq!(Keys::new("").retries(), "herald:v1:retries");
+        assert!(k.event_attempts(3).contains("{e:3}"));
+    }
+}

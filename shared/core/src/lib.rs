@@ -1,0 +1,37 @@
+//! Herald platform core: the pieces every service shares.
+//!
+//! - [`config`]: typed `HERALD_*` environment parsing, validated at start-up.
+//! - [`telemetry`]: JSON logs on stdout with a `service` field.
+//! - [`shutdown`]: the one `CancellationToken` a process runs under, tripped by SIGTERM/SIGINT.
+//! - [`brokers`]: NATS and Redis handles that connect in the background and never end the process.
+//! - [`bus`]: every NATS subject, stream and consumer name, and the stream definitions.
+//! - [`keys`]: every Redis key.
+//! - [`model`]: the versioned messages that travel on the bus and the records kept in Redis.
+//! - [`store`]: typed Redis repositories (identity, instances, delivery records, retries).
+//! - [`crypto`]: secrets at rest (XChaCha20-Poly1305) and secret hashing.
+//! - [`signing`]: callback signatures (Cloud Elements header and Standard Webhooks).
+//! - [`ids`]: id sequences and random secrets.
+//! - [`http`]: request ids and the JSON error body every HTTP answer uses.
+//! - [`process`]: the start of every binary (config, logs, signal, exit code).
+//! - [`ops`]: the ops listener (`/healthz`, `/readyz`, `/metrics`).
+//! - [`metrics`]: the Prometheus registry and every metric family.
+//!
+//! Not here: anything provider-specific (that is `herald-elements`), HTTP routes of a service,
+//! or a service's own loops. This crate holds names, shapes and plumbing, not behaviour.
+
+pub mod brokers;
+pub mod bus;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod ids;
+pub mod keys;
+pub mod metrics;
+pub mod model;
+pub mod ops;
+pub mod process;
+pub mod shutdown;
+pub mod signing;
+pub mod store;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,274 @@
+//! Prometheus metrics in the text exposition format 0.0.4.
+//!
+//! A small registry of labelled counters, gauges and histograms. Every family Herald exposes is
+//! declared in [`Metrics`], so names and labels live in one place; each process renders all of
+//! them (families it never touches show only their `# HELP`/`# TYPE` lines).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+type LabelValues = Vec<String>;
+
+#[derive(Debug)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram(Vec<f64>),
+}
+
+#[derive(Debug, Default, Clone)]
+struct HistogramData {
+    buckets: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Debug)]
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    kind: Kind,
+    values: Mutex<BTreeMap<LabelValues, f64>>,
+    histograms: Mutex<BTreeMap<LabelValues, HistogramData>>,
+}
+
+/// A labelled counter family.
+#[derive(Debug, Clone)]
+pub struct CounterVec(Arc<Family>);
+/// A labelled gauge family.
+#[derive(Debug, Clone)]
+pub struct GaugeVec(Arc<Family>);
+/// A labelled histogram family.
+#[derive(Debug, Clone)]
+pub struct HistogramVec(Arc<Family>);
+
+fn key(labels: &[&str]) -> LabelValues {
+    labels.iter().map(|s| s.to_string()).collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding a metrics lock leaves plain numbers behind: safe to keep using.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl CounterVec {
+    pub fn inc(&self, labels: &[&str]) {
+        self.add(labels, 1.0);
+    }
+    pub fn add(&self, labels: &[&str], v: f64) {
+        *lock(&self.0.values).entry(key(labels)).or_insert(0.0) += v;
+    }
+    pub fn get(&self, labels: &[&str]) -> f64 {
+        lock(&self.0.values).get(&key(labels)).copied().unwrap_or(0.0)
+    }
+}
+
+impl GaugeVec {
+    pub fn set(&self, labels: &[&str], v: f64) {
+        lock(&self.0.values).insert(key(labels), v);
+    }
+}
+
+impl HistogramVec {
+    pub fn observe(&self, labels: &[&str], v: f64) {
+        let Kind::Histogram(bounds) = &self.0.kind else {
+            return;
+        };
+        let mut map = lock(&self.0.histograms);
+        let h = map.entry(key(labels)).or_insert_with(|| HistogramData {
+            buckets: vec![0; bounds.len()],
+            ..Default::default()
+        });
+        for (i, b) in bounds.iter().enumerate() {
+            if v <= *b {
+                h.buckets[i] += 1;
+            }
+        }
+        h.sum += v;
+        h.count += 1;
+    }
+}
+
+/// Every family a Herald process exposes.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    families: Vec<Arc<Family>>,
+    pub ingest_requests: CounterVec,
+    pub events_normalized: CounterVec,
+    pub delivery_attempts: CounterVec,
+    pub delivery_duration: HistogramVec,
+    pub poller_runs: CounterVec,
+    pub retry_queue_depth: GaugeVec,
+    pub broker_up: GaugeVec,
+    pub provisioning_requests: CounterVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut families = Vec::new();
+        let mut fam = |name, help, labels, kind| {
+            let f = Arc::new(Family {
+                name,
+                help,
+                labels,
+                kind,
+                values: Mutex::new(BTreeMap::new()),
+                histograms: Mutex::new(BTreeMap::new()),
+            });
+            families.push(f.clone());
+            f
+        };
+        let ingest_requests = CounterVec(fam(
+            "herald_ingest_requests_total",
+            "Provider requests to ingest, by element and HTTP status.",
+            &["element", "status"],
+            Kind::Counter,
+        ));
+        let events_normalized = CounterVec(fam(
+            "herald_events_normalized_total",
+            "Normalized events produced, by element.",
+            &["element"],
+            Kind::Counter,
+        ));
+        let delivery_attempts = CounterVec(fam(
+            "herald_delivery_attempts_total",
+            "Callback attempts, by outcome.",
+            &["outcome"],
+            Kind::Counter,
+        ));
+        let delivery_duration = HistogramVec(fam(
+            "herald_delivery_duration_seconds",
+            "Duration of one callback attempt, by outcome.",
+            &["outcome"],
+            Kind::Histogram(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+        ));
+        let poller_runs = CounterVec(fam(
+            "herald_poller_runs_total",
+            "Polls of an instance, by element and outcome.",
+            &["element", "outcome"],
+            Kind::Counter,
+        ));
+        let retry_queue_depth = GaugeVec(fam(
+            "herald_retry_queue_depth",
+            "Notifications waiting in the retry schedule.",
+            &[],
+            Kind::Gauge,
+        ));
+        let broker_up = GaugeVec(fam(
+            "herald_broker_up",
+            "1 while the broker answers, else 0.",
+            &["broker"],
+            Kind::Gauge,
+        ));
+        let provisioning_requests = CounterVec(fam(
+            "herald_provisioning_requests_total",
+            "Provisioning requests handled, by operation and outcome.",
+            &["op", "outcome"],
+            Kind::Counter,
+        ));
+        Self {
+            families,
+            ingest_requests,
+            events_normalized,
+            delivery_attempts,
+            delivery_duration,
+            poller_runs,
+            retry_queue_depth,
+            broker_up,
+            provisioning_requests,
+        }
+    }
+
+    /// The text exposition of every family.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for f in &self.families {
+            let ty = match f.kind {
+                Kind::Counter => "counter",
+                Kind::Gauge => "gauge",
+                Kind::Histogram(_) => "histogram",
+            };
+            let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+            let _ = writeln!(out, "# TYPE {} {ty}", f.name);
+            match &f.kind {
+                Kind::Counter | Kind::Gauge => {
+                    for (vals, v) in lock(&f.values).iter() {
+                        let _ = writeln!(out, "{}{} {v}", f.name, labels(f.labels, vals, None));
+                    }
+                }
+                Kind::Histogram(bounds) => {
+                    for (vals, h) in lock(&f.histograms).iter() {
+                        for (b, c) in bounds.iter().zip(&h.buckets) {
+                            let le = b.to_string();
+                            let _ = writeln!(
+                                out,
+                                "{}_bucket{} {c}",
+                                f.name,
+                                labels(f.labels, vals, Some(&le))
+                            );
+                        }
+                        let _ = writeln!(
+                            out,
+                            "{}_bucket{} {}",
+                            f.name,
+                            labels(f.labels, vals, Some("+Inf")),
+                            h.count
+                        );
+                        let l = labels(f.labels, vals, None);
+                        let _ = writeln!(out, "{}_sum{l} {}", f.name, h.sum);
+                        let _ = writeln!(out, "{}_count{l} {}", f.name, h.count);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn labels(names: &[&str], values: &[String], le: Option<&str>) -> String {
+    let mut parts: Vec<String> = names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| format!("{n}=\"{}\"", escape(v)))
+        .collect();
+    if let Some(le) = le {
+        parts.push(format!("le=\"{le}\""));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(","))
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_types_and_samples() {
+        let m = Metrics::new();
+        m.ingest_requests.inc(&["dropbox", "200"]);
+        m.delivery_duration.observe(&["success"], 0.02);
+        let text = m.render();
+        assert!(text.contains("# TYPE herald_ingest_requests_total counter"));
+        assert!(text.contains("herald_ingest_requests_total{element=\"dropbox\",status=\"200\"} 1"));
+        assert!(text.contains("herald_delivery_duration_seconds_bucket{outcome=\"success\",le=\"0.025\"} 1"));
+        assert!(text.contains("herald_delivery_duration_seconds_count{outcome=\"success\"} 1"));
+        assert!(text.contains("# TYPE herald_poller_runs_total counter"));
+    }
+}

@@ -1,0 +1,167 @@
+//! Shapes that cross process boundaries: bus messages (versioned; change one by adding a
+//! variant) and the records kept in Redis.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A request on `herald.v1.rpc.provisioning.<op>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum ProvisioningRequest {
+    /// Create an instance from a `POST /instances` body.
+    #[serde(rename = "create.1")]
+    CreateV1 {
+        user_id: u64,
+        org_id: u64,
+        request_id: String,
+        body: Value,
+    },
+}
+
+/// The reply to any provisioning request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RpcReply {
+    Ok(Value),
+    Error(RpcError),
+}
+
+/// A failure an HTTP caller can show as is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RpcError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// A lifecycle fact on the INSTANCES stream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum InstanceFact {
+    #[serde(rename = "created.1")]
+    CreatedV1 { instance_id: u64, element_key: String },
+    #[serde(rename = "deleted.1")]
+    DeletedV1 { instance_id: u64, element_key: String },
+}
+
+/// A message on the EVENTS stream: one notification to deliver. The notification itself lives
+/// in its delivery record (Redis), written before this message is published.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum NotificationMessage {
+    #[serde(rename = "notification.1")]
+    V1 { event_id: u64, instance_id: u64 },
+}
+
+/// Provider-side state of an instance. Token values are sealed (`enc:v1:…`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProviderState {
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub expires_at_ms: Option<i64>,
+    /// The provider account this instance is connected to (routing key for webhooks).
+    pub account_id: Option<String>,
+}
+
+/// An element instance as stored. Secret configuration values are sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub id: u64,
+    pub name: String,
+    pub user_id: u64,
+    pub org_id: u64,
+    pub element_key: String,
+    pub tags: Vec<String>,
+    pub created_date: String,
+    pub configuration: BTreeMap<String, Value>,
+    /// Configuration keys whose values are sealed.
+    pub secret_keys: Vec<String>,
+    pub provider: ProviderState,
+    pub valid: bool,
+    pub invalid_reason: Option<String>,
+    pub disabled: bool,
+    pub events_enabled: bool,
+}
+
+impl InstanceRecord {
+    pub fn config_str(&self, key: &str) -> Option<&str> {
+        self.configuration.get(key).and_then(Value::as_str)
+    }
+
+    /// Events flow only to an enabled, valid instance with events on.
+    pub fn accepts_events(&self) -> bool {
+        self.events_enabled && !self.disabled && self.valid
+    }
+}
+
+/// Delivery status of one notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EventStatus {
+    Received,
+    Dispatched,
+    Notified,
+    Retrying,
+    Failed,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "RECEIVED",
+            Self::Dispatched => "DISPATCHED",
+            Self::Notified => "NOTIFIED",
+            Self::Retrying => "RETRYING",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "RECEIVED" => Some(Self::Received),
+            "DISPATCHED" => Some(Self::Dispatched),
+            "NOTIFIED" => Some(Self::Notified),
+            "RETRYING" => Some(Self::Retrying),
+            "FAILED" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    /// No further automatic attempt follows.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::Notified | Self::Failed)
+    }
+}
+
+/// One callback attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub date: String,
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+/// A notification's delivery record.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub id: u64,
+    pub notification_id: u64,
+    pub instance_id: u64,
+    pub user_id: u64,
+    pub element_key: String,
+    pub event_date_ms: i64,
+    pub status: EventStatus,
+    pub attempts: u32,
+    pub last_attempt: Option<Attempt>,
+    pub next_attempt_ms: Option<i64>,
+    pub failure_reason: Option<String>,
+    /// The exact callback body (JSON text).
+    pub body: String,
+    /// The provider's raw body, as received (text).
+    pub provider_data: String,
+    pub trace_parent: Option<String>,
+}

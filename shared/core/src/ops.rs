@@ -1,0 +1,70 @@
+//! The ops listener every process runs: `/healthz` (alive), `/readyz` (NATS and Redis answer),
+//! `/metrics` (Prometheus text 0.0.4).
+
+use std::net::SocketAddr;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::brokers::Brokers;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+struct OpsState {
+    brokers: Brokers,
+    metrics: Metrics,
+}
+
+/// A bound ops listener, not yet serving.
+pub struct OpsServer {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl OpsServer {
+    pub async fn bind(addr: SocketAddr, brokers: Brokers, metrics: Metrics) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let router = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(render_metrics))
+            .with_state(OpsState { brokers, metrics });
+        Ok(Self { listener, router })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+    }
+}
+
+async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
+    let nats = s.brokers.nats_connected();
+    let redis = s.brokers.redis_answers().await;
+    s.metrics.broker_up.set(&["nats"], f64::from(u8::from(nats)));
+    s.metrics.broker_up.set(&["redis"], f64::from(u8::from(redis)));
+    let body = serde_json::json!({"nats": nats, "redis": redis});
+    let status = if nats && redis {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body))
+}
+
+async fn render_metrics(State(s): State<OpsState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        s.metrics.render(),
+    )
+}

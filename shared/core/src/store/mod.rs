@@ -1,0 +1,34 @@
+//! Typed Redis repositories. Each file owns one key space from [`crate::keys`]; nothing outside
+//! this module spells a Redis command against those keys.
+//!
+//! - [`identity`]: organizations and users (secret hashes only).
+//! - [`instances`]: instance records and their lookup indexes (token, user, routes, secrets).
+//! - [`events`]: delivery records and their attempts, listed per instance and per user.
+//! - [`retries`]: the retry schedule.
+//! - [`sync`]: per-instance change-feed state (cursor, staged batch, seen objects) and leases.
+
+pub mod events;
+pub mod identity;
+pub mod instances;
+pub mod retries;
+pub mod sync;
+
+/// The connection every repository takes.
+pub type Conn = redis::aio::ConnectionManager;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis unavailable: {0}")]
+    Unavailable(#[from] redis::RedisError),
+    #[error("corrupt record at {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub(crate) fn corrupt(key: &str, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
+}

@@ -1,0 +1,81 @@
+//! Logs: one JSON object per line on stdout with `timestamp`, `level`, `service`, `target`,
+//! `message` and the event's fields. `RUST_LOG` filters (default `info`).
+//!
+//! Secrets never reach a log line because no code passes them to a log macro: secret values are
+//! `secrecy` types or sealed strings, and request logging records method, route and status only.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the JSON logger for `service` (e.g. `herald-gateway`). A second call is a no-op,
+/// so several services can start inside one test process.
+pub fn init(service: &'static str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .event_format(JsonLine { service })
+        .with_writer(std::io::stdout)
+        .try_init();
+}
+
+struct JsonLine {
+    service: &'static str,
+}
+
+impl<S, N> FormatEvent<S, N> for JsonLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let mut map = Map::new();
+        map.insert("timestamp".into(), Value::String(crate::time::now_rfc3339()));
+        map.insert("level".into(), Value::String(meta.level().to_string()));
+        map.insert("service".into(), Value::String(self.service.to_string()));
+        map.insert("target".into(), Value::String(meta.target().to_string()));
+        event.record(&mut FieldsToJson(&mut map));
+        writeln!(writer, "{}", Value::Object(map))
+    }
+}
+
+struct FieldsToJson<'a>(&'a mut Map<String, Value>);
+
+impl Visit for FieldsToJson<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), Value::String(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0
+            .insert(field.name().to_string(), Value::String(value.to_string()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_string(), Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_string(), Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_string(), Value::Bool(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_string(), Value::from(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0
+            .insert(field.name().to_string(), Value::String(value.to_string()));
+    }
+}

@@ -1,0 +1,139 @@
+//! The elements catalog: one entry per provider, served by `GET /elements` and used by
+//! provisioning to validate instance configuration.
+
+use serde::Serialize;
+
+/// One configuration entry of an element.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigEntry {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub required: bool,
+    pub default: Option<&'static str>,
+    pub secret: bool,
+}
+
+/// Which ways of learning about changes an element supports.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EventsSupported {
+    pub polling: bool,
+    pub webhooks: bool,
+}
+
+/// An element: a provider Herald connects to.
+#[derive(Debug, Clone)]
+pub struct ElementDef {
+    pub id: u64,
+    pub key: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub image: &'static str,
+    pub hub: &'static str,
+    pub auth_type: &'static str,
+    pub type_oauth: bool,
+    pub events: EventsSupported,
+    /// `event.vendor.type` when the instance does not say.
+    pub default_vendor_type: &'static str,
+    pub entries: &'static [ConfigEntry],
+}
+
+const fn entry(
+    key: &'static str,
+    name: &'static str,
+    required: bool,
+    default: Option<&'static str>,
+    secret: bool,
+) -> ConfigEntry {
+    ConfigEntry {
+        key,
+        name,
+        required,
+        default,
+        secret,
+    }
+}
+
+/// Entries every element with events has.
+pub const EVENT_ENTRIES: &[ConfigEntry] = &[
+    entry("event.notification.enabled", "Events Enabled", false, Some("false"), false),
+    entry("event.notification.callback.url", "Event Notification Callback URL", false, None, false),
+    entry("event.notification.signature.key", "Callback Notification Signature Key", false, None, true),
+];
+
+const DROPBOX_ENTRIES: &[ConfigEntry] = &[
+    entry("oauth.api.key", "OAuth API Key (App key)", true, None, false),
+    entry("oauth.api.secret", "OAuth API Secret (App secret)", true, None, true),
+    entry("oauth.callback.url", "OAuth Callback URL", true, None, false),
+    entry("event.vendor.type", "Event Type", false, Some("webhook"), false),
+    entry("document.tagging", "Document Tagging", false, Some("false"), false),
+];
+
+static CATALOG: &[ElementDef] = &[ElementDef {
+    id: 22,
+    key: "dropbox",
+    name: "Dropbox",
+    description: "Add a Dropbox Instance to connect your existing Dropbox account to the Documents Hub, allowing you to manage files and folders. You will need your Dropbox account information to add an instance.",
+    image: "elements/provider_dropbox.png",
+    hub: "documents",
+    auth_type: "oauth2",
+    type_oauth: true,
+    events: EventsSupported {
+        polling: false,
+        webhooks: true,
+    },
+    default_vendor_type: "webhook",
+    entries: DROPBOX_ENTRIES,
+}];
+
+/// Every element.
+pub fn all() -> &'static [ElementDef] {
+    CATALOG
+}
+
+/// One element by key (case-insensitive).
+pub fn find(key: &str) -> Option<&'static ElementDef> {
+    CATALOG.iter().find(|e| e.key.eq_ignore_ascii_case(key))
+}
+
+impl ElementDef {
+    /// The element's own entries followed by the event entries.
+    pub fn all_entries(&self) -> impl Iterator<Item = &'static ConfigEntry> {
+        self.entries.iter().chain(EVENT_ENTRIES.iter())
+    }
+
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.all_entries().any(|e| e.key == key && e.secret)
+    }
+
+    /// The `element` object of an instance, as the original platform writes it.
+    pub fn summary_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "key": self.key,
+            "description": self.description,
+            "image": self.image,
+            "active": true,
+            "deleted": false,
+            "typeOauth": self.type_oauth,
+            "trialAccount": false,
+            "transformationsEnabled": false,
+            "authentication": {"type": self.auth_type},
+            "hub": self.hub,
+        })
+    }
+
+    /// The catalog listing entry.
+    pub fn catalog_json(&self) -> serde_json::Value {
+        let mut v = self.summary_json();
+        v["eventsSupported"] = serde_json::json!(self.events);
+        v
+    }
+
+    /// The single-element view, with configuration entries.
+    pub fn detail_json(&self) -> serde_json::Value {
+        let mut v = self.catalog_json();
+        v["configuration"] = serde_json::json!(self.all_entries().collect::<Vec<_>>());
+        v
+    }
+}

@@ -1,0 +1,162 @@
+//! Dropbox RPC endpoints (`POST <API_URL>/2/<route>`, JSON in and out) with errors mapped:
+//! 401 → token rejected, 409 → the route's error (`reset` on a dead cursor), 429 → slow down,
+//! 5xx → try later.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::urls::ProviderUrls;
+use crate::ElementError;
+
+/// One `list_folder` entry, as Dropbox returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Entry {
+    #[serde(rename = ".tag")]
+    pub tag: String,
+    pub name: String,
+    pub path_lower: Option<String>,
+    pub path_display: Option<String>,
+    pub id: Option<String>,
+    pub rev: Option<String>,
+    pub server_modified: Option<String>,
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListPage {
+    entries: Vec<Entry>,
+    cursor: String,
+    has_more: bool,
+}
+
+/// Calls an RPC route.
+pub async fn rpc(
+    http: &reqwest::Client,
+    urls: &ProviderUrls,
+    token: &str,
+    route: &str,
+    body: &Value,
+) -> Result<Value, ElementError> {
+    let resp = http
+        .post(format!("{}/2/{route}", urls.api))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let text = resp.text().await?;
+    match status {
+        200..=299 => serde_json::from_str(&text).map_err(|_| ElementError::Provider {
+            status,
+            message: "unreadable Dropbox answer".into(),
+        }),
+        401 => Err(ElementError::Unauthorized(summary(&text))),
+        409 => {
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if v.pointer("/error/.tag").and_then(Value::as_str) == Some("reset") {
+                Err(ElementError::CursorReset)
+            } else {
+                Err(ElementError::Rejected {
+                    status,
+                    message: summary(&text),
+                })
+            }
+        }
+        429 => Err(ElementError::RateLimited {
+            retry_after_secs: retry_after,
+        }),
+        400..=499 => Err(ElementError::Rejected {
+            status,
+            message: summary(&text),
+        }),
+        _ => Err(ElementError::Provider {
+            status,
+            message: summary(&text),
+        }),
+    }
+}
+
+fn summary(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("error_summary").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
+async fn page_through(
+    http: &reqwest::Client,
+    urls: &ProviderUrls,
+    token: &str,
+    first: ListPage,
+) -> Result<(Vec<Entry>, String), ElementError> {
+    let mut entries = first.entries;
+    let mut cursor = first.cursor;
+    let mut has_more = first.has_more;
+    while has_more {
+        let v = rpc(http, urls, token, "files/list_folder/continue", &json!({ "cursor": cursor })).await?;
+        let page: ListPage = parse(v)?;
+        entries.extend(page.entries);
+        cursor = page.cursor;
+        has_more = page.has_more;
+    }
+    Ok((entries, cursor))
+}
+
+fn parse(v: Value) -> Result<ListPage, ElementError> {
+    serde_json::from_value(v).map_err(|e| ElementError::Provider {
+        status: 502,
+        message: format!("unexpected list_folder answer: {e}"),
+    })
+}
+
+/// Everything in the account (recursive), and the cursor after it.
+pub async fn list_all(
+    http: &reqwest::Client,
+    urls: &ProviderUrls,
+    token: &str,
+) -> Result<(Vec<Entry>, String), ElementError> {
+    let body = json!({"path": "", "recursive": true, "include_deleted": false});
+    let first = parse(rpc(http, urls, token, "files/list_folder", &body).await?)?;
+    page_through(http, urls, token, first).await
+}
+
+/// Every change after `cursor`, and the cursor after them.
+pub async fn changes_since(
+    http: &reqwest::Client,
+    urls: &ProviderUrls,
+    token: &str,
+    cursor: &str,
+) -> Result<(Vec<Entry>, String), ElementError> {
+    let v = rpc(http, urls, token, "files/list_folder/continue", &json!({ "cursor": cursor })).await?;
+    page_through(http, urls, token, parse(v)?).await
+}
+
+/// Creates a folder; returns its metadata.
+pub async fn create_folder(
+    http: &reqwest::Client,
+    urls: &ProviderUrls,
+    token: &str,
+    path: &str,
+) -> Result<Entry, ElementError> {
+    let v = rpc(
+        http,
+        urls,
+        token,
+        "files/create_folder_v2",
+        &json!({"path": path, "autorename": false}),
+    )
+    .await?;
+    let mut meta = v.get("metadata").cloned().unwrap_or(Value::Null);
+    if meta.get(".tag").is_none() {
+        meta[".tag"] = json!("folder");
+    }
+    serde_json::from_value(meta).map_err(|e| ElementError::Provider {
+        status: 502,
+        message: format!("unexpected create_folder answer: {e}"),
+    })
+}

@@ -1,0 +1,26 @@
+//! Everything provider-specific lives here; the services stay provider-agnostic.
+//!
+//! - [`catalog`]: the elements Herald offers, their configuration entries and event support.
+//! - [`urls`]: each provider's base URLs, overridable with `HERALD_ELEMENT_<KEY>_{API,AUTH}_URL`.
+//! - [`http`]: the outbound HTTP client every adapter uses (timeouts, no redirects).
+//! - [`oauth`]: authorize URLs and code exchange, dispatched per element.
+//! - [`webhooks`]: provider webhook verification and routing keys, dispatched per element.
+//! - [`documents`]: the documents hub, dispatched per element.
+//! - [`view`]: the instance JSON the API answers (secrets masked).
+//! - [`dropbox`]: the Dropbox adapter (OAuth, webhooks, change feed, documents).
+//! - [`error`]: the one error type adapters return, classified for callers.
+//!
+//! Not here: Redis, NATS, HTTP servers, or any delivery logic. Adding an element means adding a
+//! module and a catalog entry, and a match arm in each dispatcher it supports.
+
+pub mod catalog;
+pub mod documents;
+pub mod dropbox;
+pub mod error;
+pub mod http;
+pub mod oauth;
+pub mod urls;
+pub mod view;
+pub mod webhooks;
+
+pub use error::ElementError;
