@@ -1,1 +1,134 @@
-//! placeholder
+//! herald-delivery: sends notifications to callback URLs, signed, with durable retries.
+//!
+//! - [`consumer`]: the EVENTS consumer; first attempts.
+//! - [`pump`]: the retry schedule's pump; later attempts.
+//! - [`deliver`]: one notification by id: record + instance → attempt → settle.
+//! - [`attempt`]: the HTTP request, its headers and signatures.
+//! - [`settle`]: recording an attempt and choosing what follows (schedule, jitter, Retry-After).
+//!
+//! Consumer and pump can be switched separately (`HERALD_DELIVERY_CONSUMER_ENABLED`,
+//! `HERALD_RETRY_PUMP_ENABLED`).
+
+pub mod attempt;
+pub mod consumer;
+pub mod deliver;
+pub mod pump;
+pub mod settle;
+
+use std::time::Duration;
+
+use herald_core::brokers::Brokers;
+use herald_core::config::{parse_schedule, CommonConfig, ConfigError, Env};
+use herald_core::crypto::SecretBox;
+use herald_core::metrics::Metrics;
+use herald_core::ops::OpsServer;
+use herald_core::process::supervise;
+use tokio_util::sync::CancellationToken;
+
+/// The documented default: 4^x seconds, nine retries (ten attempts), a little over three days.
+pub const DEFAULT_SCHEDULE: &str = "4,16,64,256,1024,4096,16384,65536,262144";
+
+/// Delivery settings.
+#[derive(Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    /// `HERALD_DELIVERY_TIMEOUT_MS`: one attempt, connect to last byte.
+    pub timeout: Duration,
+    /// `HERALD_DELIVERY_SCHEDULE`: waits before the 2nd, 3rd, … attempt.
+    pub schedule: Vec<Duration>,
+    /// `HERALD_DELIVERY_CONCURRENCY`: attempts in flight per replica.
+    pub concurrency: usize,
+    /// `HERALD_ALLOW_PRIVATE_CALLBACKS`: allow callbacks to loopback/private addresses.
+    pub allow_private_callbacks: bool,
+    /// `HERALD_DELIVERY_CONSUMER_ENABLED` (default true).
+    pub consumer_enabled: bool,
+    /// `HERALD_RETRY_PUMP_ENABLED` (default true).
+    pub pump_enabled: bool,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let schedule_var = "HERALD_DELIVERY_SCHEDULE";
+        let concurrency: usize = env.parse("HERALD_DELIVERY_CONCURRENCY", 256)?;
+        if concurrency == 0 {
+            return Err(ConfigError::new("HERALD_DELIVERY_CONCURRENCY", "must be at least 1"));
+        }
+        Ok(Self {
+            common: CommonConfig::from_env(env, "127.0.0.1:9184")?,
+            timeout: env.millis("HERALD_DELIVERY_TIMEOUT_MS", 15_000)?,
+            schedule: parse_schedule(schedule_var, &env.string(schedule_var, DEFAULT_SCHEDULE))?,
+            concurrency,
+            allow_private_callbacks: env.bool("HERALD_ALLOW_PRIVATE_CALLBACKS", false)?,
+            consumer_enabled: env.bool("HERALD_DELIVERY_CONSUMER_ENABLED", true)?,
+            pump_enabled: env.bool("HERALD_RETRY_PUMP_ENABLED", true)?,
+        })
+    }
+}
+
+/// What the consumer, the pump and attempts share.
+#[derive(Clone)]
+pub struct Shared {
+    pub brokers: Brokers,
+    pub secret_box: SecretBox,
+    pub http: reqwest::Client,
+    pub metrics: Metrics,
+    pub schedule: Vec<Duration>,
+    pub timeout: Duration,
+    pub concurrency: usize,
+}
+
+pub struct App {
+    shared: Shared,
+    ops: OpsServer,
+    config: Config,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let c = &config.common;
+        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-delivery").await?;
+        let metrics = Metrics::new();
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("herald-delivery/0.1")
+            .build()?;
+        let shared = Shared {
+            brokers: brokers.clone(),
+            secret_box: c.secret_box.clone(),
+            http,
+            metrics: metrics.clone(),
+            schedule: config.schedule.clone(),
+            timeout: config.timeout,
+            concurrency: config.concurrency,
+        };
+        let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
+        Ok(Self { shared, ops, config })
+    }
+
+    pub fn ops_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.ops.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let grace = self.config.common.shutdown_grace;
+        let mut tasks = Vec::new();
+        if self.config.consumer_enabled {
+            tasks.push((
+                "consumer",
+                tokio::spawn(consumer::run(self.shared.clone(), shutdown.clone(), grace)),
+            ));
+        }
+        if self.config.pump_enabled {
+            tasks.push((
+                "retry-pump",
+                tokio::spawn(pump::run(self.shared.clone(), shutdown.clone(), grace)),
+            ));
+        }
+        let ops = self.ops;
+        let s = shutdown.clone();
+        tasks.push(("ops", tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) })));
+        supervise(shutdown, tasks).await
+    }
+}

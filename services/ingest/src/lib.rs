@@ -1,1 +1,157 @@
-//! placeholder
+//! herald-ingest: the provider-facing webhook endpoint, and the normalizer workers that turn
+//! stored raw deliveries into notifications.
+//!
+//! - [`routes`]: challenge, signature check, durable publish to WEBHOOKS, fast answer.
+//! - [`secrets`]: the per-element webhook signing secrets, briefly cached.
+//! - [`normalizer`]: the WEBHOOKS consumer; routes each delivery to its instances.
+//! - [`feed_sync`]: one instance's change feed → staged batch → EVENTS → committed cursor.
+//!
+//! The endpoint and the workers can run in separate replicas (`HERALD_INGEST_HTTP_ENABLED`,
+//! `HERALD_NORMALIZER_ENABLED`).
+
+pub mod feed_sync;
+pub mod normalizer;
+pub mod routes;
+pub mod secrets;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use herald_core::brokers::Brokers;
+use herald_core::bus::{ensure_stream, StreamKind};
+use herald_core::config::{CommonConfig, ConfigError, Env};
+use herald_core::crypto::SecretBox;
+use herald_core::metrics::Metrics;
+use herald_core::ops::OpsServer;
+use herald_core::process::supervise;
+use herald_elements::urls::ElementUrls;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::secrets::WebhookSecrets;
+
+/// Ingest settings.
+#[derive(Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    /// `HERALD_LISTEN_ADDR`: the provider-facing listener.
+    pub listen_addr: SocketAddr,
+    pub urls: ElementUrls,
+    /// `HERALD_PROVIDER_TIMEOUT_MS`: one call to a provider (change feeds).
+    pub provider_timeout: Duration,
+    /// `HERALD_INGEST_HTTP_ENABLED`: serve the webhook endpoint (default true).
+    pub http_enabled: bool,
+    /// `HERALD_NORMALIZER_ENABLED`: run normalizer workers (default true).
+    pub normalizer_enabled: bool,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_env(env, "127.0.0.1:9181")?,
+            listen_addr: env.addr("HERALD_LISTEN_ADDR", "127.0.0.1:8081")?,
+            urls: ElementUrls::from_env(env)?,
+            provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
+            http_enabled: env.bool("HERALD_INGEST_HTTP_ENABLED", true)?,
+            normalizer_enabled: env.bool("HERALD_NORMALIZER_ENABLED", true)?,
+        })
+    }
+}
+
+/// What the endpoint and the workers share.
+#[derive(Clone)]
+pub struct Shared {
+    pub brokers: Brokers,
+    pub secret_box: SecretBox,
+    pub secrets: WebhookSecrets,
+    pub urls: ElementUrls,
+    pub http: reqwest::Client,
+    pub metrics: Metrics,
+}
+
+pub struct App {
+    shared: Shared,
+    listener: Option<TcpListener>,
+    ops: OpsServer,
+    config: Config,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let c = &config.common;
+        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest").await?;
+        let metrics = Metrics::new();
+        let shared = Shared {
+            secrets: WebhookSecrets::new(brokers.clone(), c.secret_box.clone()),
+            brokers: brokers.clone(),
+            secret_box: c.secret_box.clone(),
+            urls: config.urls.clone(),
+            http: herald_elements::http::provider_client(config.provider_timeout),
+            metrics: metrics.clone(),
+        };
+        let listener = if config.http_enabled {
+            Some(TcpListener::bind(config.listen_addr).await?)
+        } else {
+            None
+        };
+        let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
+        Ok(Self {
+            shared,
+            listener,
+            ops,
+            config,
+        })
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn ops_addr(&self) -> std::io::Result<SocketAddr> {
+        self.ops.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let grace = self.config.common.shutdown_grace;
+        let mut tasks = Vec::new();
+        if let Some(listener) = self.listener {
+            let shared = self.shared.clone();
+            let shutdown = shutdown.clone();
+            tasks.push((
+                "webhooks",
+                tokio::spawn(async move {
+                    ensure_webhooks_stream(&shared, &shutdown).await;
+                    axum::serve(listener, routes::router(shared))
+                        .with_graceful_shutdown(shutdown.cancelled_owned())
+                        .await
+                        .map_err(anyhow::Error::from)
+                }),
+            ));
+        }
+        if self.config.normalizer_enabled {
+            tasks.push((
+                "normalizer",
+                tokio::spawn(normalizer::run(self.shared.clone(), shutdown.clone(), grace)),
+            ));
+        }
+        let ops = self.ops;
+        let s = shutdown.clone();
+        tasks.push(("ops", tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) })));
+        supervise(shutdown, tasks).await
+    }
+}
+
+/// Makes sure the stream exists before the first delivery; a failure here is not fatal (the
+/// endpoint answers 503 until NATS takes the publish).
+async fn ensure_webhooks_stream(shared: &Shared, shutdown: &CancellationToken) {
+    for _ in 0..5 {
+        match ensure_stream(&shared.brokers.js, &shared.brokers.topo, StreamKind::Webhooks).await {
+            Ok(_) => return,
+            Err(e) => tracing::warn!(error = %e, "WEBHOOKS stream not ready"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}

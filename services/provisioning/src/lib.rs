@@ -1,1 +1,175 @@
-//! placeholder
+//! herald-provisioning: owns the instance lifecycle. Answers `herald.v1.rpc.provisioning.<op>`
+//! requests (queue group `provisioning`, so replicas share the load) and announces lifecycle
+//! facts on the INSTANCES stream.
+//!
+//! - [`create`]: the create flow (code exchange, change-feed start, store, announce).
+//! - [`request`]: reading and validating instance bodies.
+//! - [`error`]: failures with their HTTP status and stable code.
+
+pub mod create;
+pub mod error;
+pub mod request;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use herald_core::brokers::Brokers;
+use herald_core::bus::{ensure_stream, StreamKind};
+use herald_core::config::{CommonConfig, ConfigError, Env};
+use herald_core::crypto::SecretBox;
+use herald_core::metrics::Metrics;
+use herald_core::model::{ProvisioningRequest, RpcReply};
+use herald_core::ops::OpsServer;
+use herald_core::process::supervise;
+use herald_elements::urls::ElementUrls;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Provisioning settings.
+#[derive(Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    pub urls: ElementUrls,
+    /// `HERALD_PROVIDER_TIMEOUT_MS`: one call to a provider.
+    pub provider_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_env(env, "127.0.0.1:9182")?,
+            urls: ElementUrls::from_env(env)?,
+            provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
+        })
+    }
+}
+
+/// What request handlers share.
+pub struct Ctx {
+    pub brokers: Brokers,
+    pub secret_box: SecretBox,
+    pub urls: ElementUrls,
+    pub http: reqwest::Client,
+    pub metrics: Metrics,
+}
+
+pub struct App {
+    ctx: Arc<Ctx>,
+    ops: OpsServer,
+    grace: Duration,
+}
+
+/// Requests handled at once by one replica.
+const CONCURRENCY: usize = 64;
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let c = &config.common;
+        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-provisioning").await?;
+        let metrics = Metrics::new();
+        let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
+        let ctx = Arc::new(Ctx {
+            brokers,
+            secret_box: c.secret_box.clone(),
+            urls: config.urls.clone(),
+            http: herald_elements::http::provider_client(config.provider_timeout),
+            metrics,
+        });
+        Ok(Self {
+            ctx,
+            ops,
+            grace: c.shutdown_grace,
+        })
+    }
+
+    pub fn ops_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.ops.local_addr()
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let rpc = tokio::spawn(serve_rpc(self.ctx.clone(), shutdown.clone(), self.grace));
+        let ops = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { self.ops.run(shutdown).await.map_err(anyhow::Error::from) }
+        });
+        supervise(shutdown, vec![("rpc", rpc), ("ops", ops)]).await
+    }
+}
+
+async fn serve_rpc(ctx: Arc<Ctx>, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
+    // The stream we announce on; retried until NATS answers (it may start after us).
+    loop {
+        match ensure_stream(&ctx.brokers.js, &ctx.brokers.topo, StreamKind::Instances).await {
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "INSTANCES stream not ready; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+    let subject = ctx.brokers.topo.rpc_provisioning_all();
+    let mut sub = ctx
+        .brokers
+        .nats
+        .queue_subscribe(subject, "provisioning".to_string())
+        .await?;
+    tracing::info!("provisioning answering requests");
+    let tracker = TaskTracker::new();
+    let limit = Arc::new(Semaphore::new(CONCURRENCY));
+    loop {
+        let msg = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            m = sub.next() => match m { Some(m) => m, None => break },
+        };
+        let Ok(permit) = limit.clone().acquire_owned().await else { break };
+        let ctx = ctx.clone();
+        tracker.spawn(async move {
+            let _permit = permit;
+            let reply = handle(&ctx, &msg.payload).await;
+            if let (Some(to), Ok(bytes)) = (msg.reply, serde_json::to_vec(&reply)) {
+                if let Err(e) = ctx.brokers.nats.publish(to, bytes.into()).await {
+                    tracing::warn!(error = %e, "could not send provisioning reply");
+                }
+            }
+        });
+    }
+    let _ = sub.unsubscribe().await;
+    tracker.close();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!("provisioning requests still running at the end of the grace period");
+    }
+    Ok(())
+}
+
+async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
+    let req: ProvisioningRequest = match serde_json::from_slice(payload) {
+        Ok(r) => r,
+        Err(e) => {
+            return RpcReply::Error(error::ProvisionError::Internal(format!("unreadable request: {e}")).to_rpc())
+        }
+    };
+    match req {
+        ProvisioningRequest::CreateV1 { user_id, org_id, request_id, body } => {
+            let body = body.as_object().cloned().unwrap_or_default();
+            let result = create::create(ctx, user_id, org_id, &body).await;
+            let outcome = if result.is_ok() { "ok" } else { "error" };
+            ctx.metrics.provisioning_requests.inc(&["create", outcome]);
+            match result {
+                Ok(v) => RpcReply::Ok(v),
+                Err(e) => {
+                    if let error::ProvisionError::Internal(cause) | error::ProvisionError::Unavailable(cause) = &e {
+                        tracing::error!(%request_id, %cause, "create failed");
+                    } else {
+                        tracing::info!(%request_id, error = %e, "create refused");
+                    }
+                    RpcReply::Error(e.to_rpc())
+                }
+            }
+        }
+    }
+}

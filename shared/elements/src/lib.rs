@@ -1,6 +1,7 @@
 //! Everything provider-specific lives here; the services stay provider-agnostic.
 //!
 //! - [`catalog`]: the elements Herald offers, their configuration entries and event support.
+//! - [`changes`]: change feeds (cursor + seen map) for providers that say who, not what.
 //! - [`urls`]: each provider's base URLs, overridable with `HERALD_ELEMENT_<KEY>_{API,AUTH}_URL`.
 //! - [`http`]: the outbound HTTP client every adapter uses (timeouts, no redirects).
 //! - [`oauth`]: authorize URLs and code exchange, dispatched per element.
@@ -14,6 +15,7 @@
 //! module and a catalog entry, and a match arm in each dispatcher it supports.
 
 pub mod catalog;
+pub mod changes;
 pub mod documents;
 pub mod dropbox;
 pub mod error;

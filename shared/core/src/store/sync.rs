@@ -143,3 +143,8 @@ pub async fn unlock(conn: &mut Conn, key: &str, holder: &str) -> StoreResult<()>
         .await?;
     Ok(())
 }
+
+/// The whole seen map (to reconcile after a cursor reset).
+pub async fn seen_all(conn: &mut Conn, keys: &Keys, inst: u64) -> StoreResult<HashMap<String, String>> {
+    Ok(conn.hgetall(keys.seen(inst)).await?)
+}

@@ -1,0 +1,142 @@
+//! One callback attempt: the exact stored body, POSTed with the Cloud Elements and Standard
+//! Webhooks headers, signed when the instance has a signature key. Any 2xx within the timeout
+//! succeeds; anything else (3xx included: redirects are not followed) is a failed attempt.
+
+use std::time::{Duration, Instant};
+
+use herald_core::model::{Attempt, EventRecord, InstanceRecord};
+use herald_core::signing::{elements_signature, standard_webhooks_signature};
+use herald_core::time::now_rfc3339;
+use secrecy::ExposeSecret;
+
+use crate::Shared;
+
+/// What an attempt came to.
+#[derive(Debug)]
+pub struct AttemptResult {
+    pub attempt: Attempt,
+    pub success: bool,
+    pub retry_after: Option<Duration>,
+    pub gone: bool,
+    pub outcome: &'static str,
+}
+
+/// The id receivers deduplicate by, stable across retries.
+pub fn webhook_id(rec: &EventRecord) -> String {
+    format!("msg_{}_{}", rec.id, rec.notification_id)
+}
+
+pub async fn attempt(s: &Shared, rec: &EventRecord, inst: &InstanceRecord, callback: &str) -> AttemptResult {
+    let id = webhook_id(rec);
+    let ts = chrono::Utc::now().timestamp();
+    let mut req = s
+        .http
+        .post(callback)
+        .header("Content-Type", "application/json")
+        .header("Elements-Webhook-Id", &id)
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", ts.to_string());
+    if let Some(key) = signature_key(s, inst) {
+        let body = rec.body.as_bytes();
+        req = req
+            .header("Elements-Webhook-Signature", elements_signature(key.as_bytes(), body))
+            .header(
+                "webhook-signature",
+                standard_webhooks_signature(key.as_bytes(), &id, ts, body),
+            );
+    }
+    if let Some(tp) = &rec.trace_parent {
+        req = req.header("traceparent", tp);
+    }
+    let started = Instant::now();
+    let date = now_rfc3339();
+    let sent = req.body(rec.body.clone()).send().await;
+    let duration = started.elapsed();
+    let mut result = match sent {
+        Ok(resp) => {
+            let status = resp.status();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            // Read (bounded by the client timeout) so the connection can be reused.
+            let _ = resp.bytes().await;
+            let success = status.is_success();
+            AttemptResult {
+                attempt: Attempt {
+                    date,
+                    status_code: Some(status.as_u16()),
+                    duration_ms: 0,
+                    error: (!success).then(|| format!("HTTP {}", status.as_u16())),
+                },
+                success,
+                retry_after: if success { None } else { retry_after },
+                gone: status.as_u16() == 410,
+                outcome: if success { "success" } else { "http_error" },
+            }
+        }
+        Err(e) => {
+            let (error, outcome) = if e.is_timeout() {
+                ("timeout".to_string(), "timeout")
+            } else {
+                (format!("connection error: {}", e.without_url()), "connection_error")
+            };
+            AttemptResult {
+                attempt: Attempt {
+                    date,
+                    status_code: None,
+                    duration_ms: 0,
+                    error: Some(error),
+                },
+                success: false,
+                retry_after: None,
+                gone: false,
+                outcome,
+            }
+        }
+    };
+    result.attempt.duration_ms = duration.as_millis() as u64;
+    s.metrics.delivery_attempts.inc(&[result.outcome]);
+    s.metrics
+        .delivery_duration
+        .observe(&[result.outcome], duration.as_secs_f64());
+    result
+}
+
+fn signature_key(s: &Shared, inst: &InstanceRecord) -> Option<String> {
+    let raw = inst.config_str("event.notification.signature.key")?;
+    if raw.is_empty() {
+        return None;
+    }
+    if inst.secret_keys.iter().any(|k| k == "event.notification.signature.key") {
+        s.secret_box.open(raw).ok().map(|k| k.expose_secret().to_string())
+    } else {
+        Some(raw.to_string())
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date; capped at one hour.
+pub fn parse_retry_after(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let d = if let Ok(secs) = raw.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let at = httpdate::parse_http_date(raw).ok()?;
+        at.duration_since(std::time::SystemTime::now()).unwrap_or_default()
+    };
+    Some(d.min(Duration::from_secs(3600)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("99999"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

@@ -1,0 +1,43 @@
+//! Delivering one notification by id: load its record and instance, attempt, settle.
+
+use herald_core::model::{Attempt, EventStatus};
+use herald_core::store::events::AttemptOutcome;
+use herald_core::store::{events, instances, StoreResult};
+use herald_core::time::now_rfc3339;
+
+use crate::attempt::attempt;
+use crate::settle::{record, settle};
+use crate::Shared;
+
+/// Attempts delivery unless the record is settled (or, with `only_if`, not in that status).
+pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) -> StoreResult<()> {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    let Some(rec) = events::get(&mut conn, keys, event_id).await? else {
+        return Ok(());
+    };
+    if rec.status.is_settled() {
+        // A settled record left in the retry schedule (e.g. a manual retry won) leaves it.
+        return herald_core::store::retries::remove(&mut conn, keys, event_id).await;
+    }
+    if only_if.is_some_and(|st| st != rec.status) {
+        return Ok(());
+    }
+    let inst = instances::get(&mut conn, keys, rec.instance_id).await?;
+    let callback = inst
+        .as_ref()
+        .and_then(|i| i.config_str("event.notification.callback.url"))
+        .map(str::to_string);
+    let (Some(inst), Some(callback)) = (inst, callback) else {
+        let reason = "instance deleted or has no callback URL".to_string();
+        let refusal = Attempt {
+            date: now_rfc3339(),
+            status_code: None,
+            duration_ms: 0,
+            error: Some(reason.clone()),
+        };
+        return record(s, event_id, &refusal, AttemptOutcome::Failed { reason }).await;
+    };
+    let result = attempt(s, &rec, &inst, &callback).await;
+    settle(s, &rec, result).await
+}

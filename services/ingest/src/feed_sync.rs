@@ -1,0 +1,209 @@
+//! Bringing one instance's change feed up to date and turning what changed into notifications.
+//!
+//! Under the instance's lease: republish a staged batch if a previous run died after staging;
+//! fetch changes after the cursor; classify them against the seen map; assign ids and stage the
+//! batch; write the delivery records; publish one EVENTS message per notification (msg id =
+//! event id, so a repeat inside the duplicate window is stored once); then commit the cursor.
+//! Any crash before the commit repeats the same notifications with the same ids.
+
+use std::time::Duration;
+
+use herald_core::ids::{next_id, IdKind};
+use herald_core::model::{EventRecord, EventStatus, InstanceRecord, NotificationMessage};
+use herald_core::store::sync::{self, PendingBatch, StagedNotification};
+use herald_core::store::{events, instances, StoreError};
+use herald_core::time::{now_ms, now_rfc3339};
+use herald_elements::changes::{self, WEBHOOK_BATCH};
+use herald_elements::ElementError;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::Shared;
+
+/// How a sync failed, for the consumer to decide between retry and drop.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("bus: {0}")]
+    Bus(String),
+    #[error("provider: {0}")]
+    Provider(#[from] ElementError),
+    #[error("instance {0} is busy")]
+    Busy(u64),
+    #[error("instance {0}: {1}")]
+    Unusable(u64, String),
+}
+
+impl SyncError {
+    /// Worth retrying: the message goes back to the stream.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(_) | Self::Bus(_) | Self::Busy(_) => true,
+            Self::Provider(e) => e.is_transient() || matches!(e, ElementError::Unauthorized(_)),
+            Self::Unusable(..) => false,
+        }
+    }
+}
+
+/// How long one sync may hold an instance's lease.
+const LEASE_MS: u64 = 60_000;
+/// How long to wait for another worker's sync of the same instance.
+const LEASE_WAIT: Duration = Duration::from_secs(30);
+
+/// Syncs an instance; returns how many events were produced.
+pub async fn sync_instance(
+    s: &Shared,
+    inst: &InstanceRecord,
+    provider_data: &str,
+    trace_parent: Option<&str>,
+) -> Result<usize, SyncError> {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    let lock = keys.lock(inst.id, "feed");
+    let holder = herald_core::crypto::random_secret();
+    let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+    while !sync::try_lock(&mut conn, &lock, &holder, LEASE_MS).await? {
+        if tokio::time::Instant::now() > deadline {
+            return Err(SyncError::Busy(inst.id));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let result = sync_locked(s, inst, provider_data, trace_parent).await;
+    if let Err(e) = sync::unlock(&mut conn, &lock, &holder).await {
+        tracing::warn!(instance_id = inst.id, error = %e, "could not release feed lease; it expires");
+    }
+    result
+}
+
+async fn sync_locked(
+    s: &Shared,
+    inst: &InstanceRecord,
+    provider_data: &str,
+    trace_parent: Option<&str>,
+) -> Result<usize, SyncError> {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    let state = sync::load(&mut conn, keys, inst.id).await?;
+    if let Some(pending) = &state.pending {
+        publish_batch(s, inst, pending).await?;
+        sync::commit(&mut conn, keys, inst.id, pending).await?;
+    }
+    // Re-read: the instance may have changed while we waited for the lease.
+    let Some(inst) = instances::get(&mut conn, keys, inst.id).await? else {
+        return Ok(0);
+    };
+    if !inst.accepts_events() {
+        return Ok(0);
+    }
+    let cursor = match state.pending {
+        Some(p) => p.to_cursor,
+        None => state
+            .cursor
+            .ok_or_else(|| SyncError::Unusable(inst.id, "no change cursor".into()))?,
+    };
+    let token = access_token(s, &inst)?;
+    let urls = s
+        .urls
+        .get(&inst.element_key)
+        .ok_or_else(|| SyncError::Unusable(inst.id, "no provider URLs".into()))?;
+    let (fetched, next_cursor) = changes::fetch(&s.http, &inst.element_key, urls, &token, &cursor).await?;
+    let seen = match changes::seen_lookup(&fetched) {
+        Some(lookup) => sync::seen(&mut conn, keys, inst.id, &lookup).await?,
+        None => sync::seen_all(&mut conn, keys, inst.id).await?,
+    };
+    let classified = changes::classify(&fetched, &seen, &now_rfc3339());
+    let produced = classified.events.len();
+    s.metrics
+        .events_normalized
+        .add(&[&inst.element_key], produced as f64);
+
+    let mut notifications = Vec::new();
+    for chunk in changes::batches(classified.events, WEBHOOK_BATCH) {
+        let event_id = next_id(&mut conn, keys, IdKind::Event).await.map_err(StoreError::from)?;
+        let notification_id = next_id(&mut conn, keys, IdKind::Notification)
+            .await
+            .map_err(StoreError::from)?;
+        let body = json!({
+            "eventId": event_id,
+            "instanceId": inst.id,
+            "notificationId": notification_id,
+            "elementKey": inst.element_key,
+            "response": {"events": chunk},
+        });
+        notifications.push(StagedNotification {
+            event_id,
+            notification_id,
+            body: body.to_string(),
+        });
+    }
+    let batch = PendingBatch {
+        to_cursor: next_cursor,
+        notifications,
+        seen_set: classified.seen_set,
+        seen_del: classified.seen_del,
+        event_date_ms: now_ms(),
+        provider_data: provider_data.to_string(),
+        trace_parent: trace_parent.map(str::to_string),
+    };
+    if !batch.notifications.is_empty() {
+        sync::stage(&mut conn, keys, inst.id, &batch).await?;
+        publish_batch(s, &inst, &batch).await?;
+    }
+    sync::commit(&mut conn, keys, inst.id, &batch).await?;
+    Ok(produced)
+}
+
+fn access_token(s: &Shared, inst: &InstanceRecord) -> Result<String, SyncError> {
+    let sealed = inst
+        .provider
+        .access_token
+        .as_deref()
+        .ok_or_else(|| SyncError::Unusable(inst.id, "no provider token".into()))?;
+    s.secret_box
+        .open(sealed)
+        .map(|t| t.expose_secret().to_string())
+        .map_err(|e| SyncError::Unusable(inst.id, e.to_string()))
+}
+
+/// Writes the delivery records of a staged batch and publishes its notifications, in order.
+async fn publish_batch(s: &Shared, inst: &InstanceRecord, batch: &PendingBatch) -> Result<(), SyncError> {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    for n in &batch.notifications {
+        let rec = EventRecord {
+            id: n.event_id,
+            notification_id: n.notification_id,
+            instance_id: inst.id,
+            user_id: inst.user_id,
+            element_key: inst.element_key.clone(),
+            event_date_ms: batch.event_date_ms,
+            status: EventStatus::Received,
+            attempts: 0,
+            last_attempt: None,
+            next_attempt_ms: None,
+            failure_reason: None,
+            body: n.body.clone(),
+            provider_data: batch.provider_data.clone(),
+            trace_parent: batch.trace_parent.clone(),
+        };
+        events::create(&mut conn, keys, &rec).await?;
+    }
+    for n in &batch.notifications {
+        let msg = NotificationMessage::V1 {
+            event_id: n.event_id,
+            instance_id: inst.id,
+        };
+        let payload = serde_json::to_vec(&msg).map_err(|e| SyncError::Bus(e.to_string()))?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("event-{}", n.event_id).as_str());
+        let ack = s
+            .brokers
+            .js
+            .publish_with_headers(s.brokers.topo.events(inst.id), headers, payload.into())
+            .await
+            .map_err(|e| SyncError::Bus(e.to_string()))?;
+        ack.await.map_err(|e| SyncError::Bus(e.to_string()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! Provisioning failures, each with the HTTP status and stable code the gateway answers.
+
+use herald_core::model::RpcError;
+use herald_core::store::StoreError;
+use herald_elements::ElementError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    UnknownElement(String),
+    #[error("Provider rejected the authorization code: {0}")]
+    CodeRejected(String),
+    #[error("Provider is unavailable: {0}")]
+    ProviderUnavailable(String),
+    #[error("Storage is unavailable, try again")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ProvisionError {
+    pub fn to_rpc(&self) -> RpcError {
+        let (status, code) = match self {
+            Self::Invalid(_) => (400, "invalid_instance"),
+            Self::UnknownElement(_) => (404, "unknown_element"),
+            Self::CodeRejected(_) => (400, "provider_rejected_code"),
+            Self::ProviderUnavailable(_) => (502, "provider_unavailable"),
+            Self::Unavailable(_) => (503, "unavailable"),
+            Self::Internal(_) => (500, "internal"),
+        };
+        RpcError {
+            status,
+            code: code.to_string(),
+            message: self.to_string(),
+        }
+    }
+
+    /// Maps a provider failure during the code exchange or the first listing.
+    pub fn from_provider(e: ElementError, exchanging_code: bool) -> Self {
+        match e {
+            ElementError::Rejected { message, .. } if exchanging_code => Self::CodeRejected(message),
+            ElementError::Unauthorized(m) if exchanging_code => Self::CodeRejected(m),
+            ElementError::Invalid(m) | ElementError::Unsupported(m) => Self::Invalid(m),
+            other => Self::ProviderUnavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ProvisionError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
+            StoreError::Corrupt { .. } => Self::Internal(e.to_string()),
+        }
+    }
+}
