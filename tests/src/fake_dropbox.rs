@@ -1,0 +1,362 @@
+//! A fake Dropbox, faithful to `PROVIDERS.md`: OAuth authorize/token (single-use codes bound to
+//! client and redirect URI), `list_folder` with paging and cursors that replay the account's
+//! change log, `create_folder_v2` with conflicts, and signed webhooks (`X-Dropbox-Signature`)
+//! to the app's webhook URI, retried with exponential backoff until a 200. Changes made "by
+//! someone else" (the `/__fake/*` routes) notify exactly like API changes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use herald_core::signing::hmac_sha256;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// One file or folder, or a deletion in the change log.
+#[derive(Debug, Clone)]
+struct Item {
+    tag: &'static str,
+    path_display: String,
+    id: String,
+    rev: u64,
+    modified: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    client_id: String,
+    client_secret: String,
+    account_id: String,
+    uid: u64,
+    items: BTreeMap<String, Item>,
+    log: Vec<Value>,
+    codes: HashMap<String, String>,
+    tokens: Vec<String>,
+    webhook_url: Option<String>,
+    page_size: usize,
+    next_id: u64,
+    deny: bool,
+    webhook_attempts: Vec<u16>,
+}
+
+/// Handle to a running fake.
+#[derive(Clone)]
+pub struct FakeDropbox {
+    inner: Arc<Mutex<Inner>>,
+    pub addr: SocketAddr,
+    /// First wait between webhook retries (doubles each time).
+    retry_base: Duration,
+    http: reqwest::Client,
+}
+
+fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl FakeDropbox {
+    /// Starts on a free port with an app (`client_id`, `client_secret`).
+    pub async fn start(client_id: &str, client_secret: &str, retry_base: Duration) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let inner = Inner {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            account_id: format!("dbid:AAH{}", &herald_core::crypto::random_secret()[..20]),
+            uid: 12345678,
+            page_size: 3,
+            ..Default::default()
+        };
+        let fake = Self {
+            inner: Arc::new(Mutex::new(inner)),
+            addr,
+            retry_base,
+            http: reqwest::Client::new(),
+        };
+        let app = Router::new()
+            .route("/oauth2/authorize", get(authorize))
+            .route("/oauth2/token", post(token))
+            .route("/2/files/list_folder", post(list_folder))
+            .route("/2/files/list_folder/continue", post(list_continue))
+            .route("/2/files/create_folder_v2", post(create_folder))
+            .route("/__fake/upload", post(fake_upload))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        fake
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn account_id(&self) -> String {
+        lock(&self.inner).account_id.clone()
+    }
+    /// Sets the app's webhook URI (Dropbox verifies it with a challenge first).
+    pub async fn set_webhook_url(&self, url: &str) {
+        let challenge = "fake-challenge-0123456789";
+        let resp = self
+            .http
+            .get(format!("{url}?challenge={challenge}"))
+            .send()
+            .await
+            .expect("challenge request");
+        assert_eq!(resp.status(), 200, "webhook URI must answer the challenge");
+        assert_eq!(resp.text().await.unwrap_or_default(), challenge);
+        lock(&self.inner).webhook_url = Some(url.to_string());
+    }
+    pub fn set_deny(&self, deny: bool) {
+        lock(&self.inner).deny = deny;
+    }
+    /// Statuses Herald answered to webhook deliveries, in order.
+    pub fn webhook_attempts(&self) -> Vec<u16> {
+        lock(&self.inner).webhook_attempts.clone()
+    }
+    pub fn paths(&self) -> Vec<String> {
+        lock(&self.inner).items.values().map(|i| i.path_display.clone()).collect()
+    }
+
+    /// A file written by someone else (not through Herald): creates or updates it.
+    pub fn upload_external(&self, path: &str) {
+        self.upsert("file", path);
+        self.notify();
+    }
+
+    /// Sends the notification for the account again (as Dropbox may).
+    pub fn renotify(&self) {
+        self.notify();
+    }
+
+    fn upsert(&self, tag: &'static str, path: &str) -> Value {
+        let mut g = lock(&self.inner);
+        g.next_id += 1;
+        let key = path.to_lowercase();
+        let modified = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (id, rev) = match g.items.get(&key) {
+            Some(i) => (i.id.clone(), i.rev + 1),
+            None => (format!("id:fake{}", g.next_id), 1),
+        };
+        let item = Item { tag, path_display: path.to_string(), id, rev, modified };
+        let meta = metadata(&key, &item);
+        g.items.insert(key, item);
+        g.log.push(meta.clone());
+        meta
+    }
+
+    fn notify(&self) {
+        let (url, secret, body) = {
+            let g = lock(&self.inner);
+            let Some(url) = g.webhook_url.clone() else { return };
+            let body = json!({"list_folder": {"accounts": [g.account_id]}, "delta": {"users": [g.uid]}}).to_string();
+            (url, g.client_secret.clone(), body)
+        };
+        let sig = hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]));
+        let fake = self.clone();
+        tokio::spawn(async move {
+            let mut wait = fake.retry_base;
+            for _ in 0..12 {
+                let status = fake
+                    .http
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .header("X-Dropbox-Signature", &sig)
+                    .timeout(Duration::from_secs(10))
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                lock(&fake.inner).webhook_attempts.push(status);
+                if status == 200 {
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        });
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let given = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        lock(&self.inner).tokens.iter().any(|t| t == given)
+    }
+}
+
+fn metadata(key: &str, i: &Item) -> Value {
+    let name = i.path_display.rsplit('/').next().unwrap_or_default();
+    let mut v = json!({".tag": i.tag, "name": name, "path_lower": key, "path_display": i.path_display, "id": i.id});
+    if i.tag == "file" {
+        v["rev"] = json!(format!("{:x}", i.rev));
+        v["size"] = json!(42);
+        v["server_modified"] = json!(i.modified);
+        v["client_modified"] = json!(i.modified);
+    }
+    v
+}
+
+fn bad_token() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error_summary": "invalid_access_token/..", "error": {".tag": "invalid_access_token"}})),
+    )
+        .into_response()
+}
+
+async fn authorize(State(f): State<FakeDropbox>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (client_ok, deny) = {
+        let g = lock(&f.inner);
+        (q.get("client_id") == Some(&g.client_id), g.deny)
+    };
+    let Some(redirect) = q.get("redirect_uri") else {
+        return (StatusCode::BAD_REQUEST, "missing redirect_uri").into_response();
+    };
+    if !client_ok || q.get("response_type").map(String::as_str) != Some("code") {
+        return (StatusCode::BAD_REQUEST, "invalid client_id or response_type").into_response();
+    }
+    let state = q.get("state").cloned().unwrap_or_default();
+    let mut url = url::Url::parse(redirect).expect("redirect uri");
+    if deny {
+        url.query_pairs_mut().append_pair("error", "access_denied").append_pair("state", &state);
+    } else {
+        let code = herald_core::crypto::random_secret();
+        lock(&f.inner).codes.insert(code.clone(), redirect.clone());
+        url.query_pairs_mut().append_pair("code", &code).append_pair("state", &state);
+    }
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, url.to_string())]).into_response()
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: String,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+async fn token(State(f): State<FakeDropbox>, Form(form): Form<TokenForm>) -> Response {
+    let invalid = |desc: &str| {
+        (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": desc}))).into_response()
+    };
+    let mut g = lock(&f.inner);
+    if form.client_id.as_deref() != Some(g.client_id.as_str()) || form.client_secret.as_deref() != Some(g.client_secret.as_str()) {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_client"}))).into_response();
+    }
+    if form.grant_type != "authorization_code" {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "unsupported_grant_type"}))).into_response();
+    }
+    let Some(code) = form.code else { return invalid("missing code") };
+    // Codes are single use.
+    let Some(redirect) = g.codes.remove(&code) else {
+        return invalid("code doesn't exist or has expired");
+    };
+    if form.redirect_uri.as_deref() != Some(redirect.as_str()) {
+        return invalid("redirect_uri mismatch");
+    }
+    let access = format!("sl.{}", herald_core::crypto::random_secret());
+    g.tokens.push(access.clone());
+    Json(json!({
+        "access_token": access, "token_type": "bearer", "expires_in": 14400,
+        "refresh_token": herald_core::crypto::random_secret(),
+        "account_id": g.account_id, "uid": g.uid.to_string(),
+    }))
+    .into_response()
+}
+
+fn page(g: &Inner, entries: Vec<Value>, start: usize, cursor_base: &str) -> Value {
+    let end = (start + g.page_size).min(entries.len());
+    let has_more = end < entries.len();
+    json!({
+        "entries": entries[start.min(end)..end],
+        "cursor": format!("{cursor_base}:{end}"),
+        "has_more": has_more,
+    })
+}
+
+async fn list_folder(State(f): State<FakeDropbox>, headers: HeaderMap, Json(_body): Json<Value>) -> Response {
+    if !f.authorized(&headers) {
+        return bad_token();
+    }
+    let g = lock(&f.inner);
+    let entries: Vec<Value> = g.items.iter().map(|(k, i)| metadata(k, i)).collect();
+    // A listing cursor pages through the snapshot, then continues with the log after it.
+    let mut listed = page(&g, entries.clone(), 0, &format!("list:{}:{}", g.log.len(), entries.len()));
+    if !listed["has_more"].as_bool().unwrap_or(false) {
+        listed["cursor"] = json!(format!("log:{}", g.log.len()));
+    }
+    Json(listed).into_response()
+}
+
+async fn list_continue(State(f): State<FakeDropbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !f.authorized(&headers) {
+        return bad_token();
+    }
+    let g = lock(&f.inner);
+    let cursor = body["cursor"].as_str().unwrap_or_default();
+    let parts: Vec<&str> = cursor.split(':').collect();
+    let reset = || {
+        (StatusCode::CONFLICT, Json(json!({"error_summary": "reset/..", "error": {".tag": "reset"}}))).into_response()
+    };
+    match parts.as_slice() {
+        ["list", log_at, total_and_pos @ ..] => {
+            let (Ok(log_at), [total, pos]) = (log_at.parse::<usize>(), total_and_pos) else { return reset() };
+            let (Ok(_total), Ok(pos)) = (total.parse::<usize>(), pos.parse::<usize>()) else { return reset() };
+            let entries: Vec<Value> = g.items.iter().map(|(k, i)| metadata(k, i)).collect();
+            let mut p = page(&g, entries, pos, &format!("list:{log_at}:{_total}"));
+            if !p["has_more"].as_bool().unwrap_or(false) {
+                p["cursor"] = json!(format!("log:{log_at}"));
+            }
+            Json(p).into_response()
+        }
+        ["log", at] => {
+            let Ok(at) = at.parse::<usize>() else { return reset() };
+            if at > g.log.len() {
+                return reset();
+            }
+            let entries = g.log[at..].to_vec();
+            let end = (g.page_size).min(entries.len());
+            Json(json!({
+                "entries": entries[..end],
+                "cursor": format!("log:{}", at + end),
+                "has_more": end < entries.len(),
+            }))
+            .into_response()
+        }
+        _ => reset(),
+    }
+}
+
+async fn create_folder(State(f): State<FakeDropbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if !f.authorized(&headers) {
+        return bad_token();
+    }
+    let Some(path) = body["path"].as_str().filter(|p| p.starts_with('/')) else {
+        return (StatusCode::BAD_REQUEST, "Error in call to API function \"files/create_folder_v2\": bad path").into_response();
+    };
+    if lock(&f.inner).items.contains_key(&path.to_lowercase()) {
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({"error_summary": "path/conflict/folder/..", "error": {".tag": "path", "path": {".tag": "conflict"}}})),
+        )
+            .into_response();
+    }
+    let meta = f.upsert("folder", path);
+    f.notify();
+    Json(json!({"metadata": meta})).into_response()
+}
+
+async fn fake_upload(State(f): State<FakeDropbox>, Json(body): Json<Value>) -> Response {
+    let path = body["path"].as_str().unwrap_or("/uploaded.txt").to_string();
+    f.upload_external(&path);
+    StatusCode::OK.into_response()
+}

@@ -1,0 +1,68 @@
+//! A callback receiver: records every request and answers with the next scripted status
+//! (200 once the script is used up).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    got: Vec<Received>,
+    script: VecDeque<u16>,
+}
+
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Mutex<Inner>>,
+    pub url: String,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let r = Self { inner: Arc::default(), url: format!("http://{addr}/callback") };
+        let app = Router::new().route("/callback", post(receive)).with_state(r.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        r
+    }
+
+    /// The next answers, in order (then 200).
+    pub fn script(&self, statuses: &[u16]) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).script.extend(statuses);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).got.clone()
+    }
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let mut g = r.inner.lock().unwrap_or_else(|p| p.into_inner());
+    g.got.push(Received { headers, body });
+    let status = g.script.pop_front().unwrap_or(200);
+    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
+}

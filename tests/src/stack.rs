@@ -1,0 +1,173 @@
+//! The whole system in one test process: its own brokers, a unique prefix, all five services,
+//! and a tenant (organization + user) created through the admin API.
+
+use std::net::SocketAddr;
+
+use herald_core::config::{Env, DEV_SECRET_KEY};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::procs::{Nats, Redis};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// A running service and how to stop it.
+pub struct Running {
+    pub stop: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.handle.await;
+    }
+}
+
+pub struct Stack {
+    pub nats: Nats,
+    pub redis: Redis,
+    pub env: Env,
+    pub prefix: String,
+    pub gateway: SocketAddr,
+    pub ingest: SocketAddr,
+    pub services: Vec<(&'static str, Running)>,
+    pub user_secret: String,
+    pub org_secret: String,
+    pub http: reqwest::Client,
+}
+
+fn spawn<F>(fut: F) -> Running
+where
+    F: FnOnce(CancellationToken) -> tokio::task::JoinHandle<anyhow::Result<()>>,
+{
+    let stop = CancellationToken::new();
+    let handle = fut(stop.clone());
+    Running { stop, handle }
+}
+
+impl Stack {
+    /// Starts brokers and services; `extra` env entries override the defaults (e.g. provider URLs).
+    pub async fn start(extra: &[(&str, String)]) -> Self {
+        let nats = Nats::start();
+        let redis = Redis::start();
+        let prefix = format!("t{}", &herald_core::crypto::random_secret()[..8].replace(['-', '_'], "x"));
+        let mut env = Env::from_pairs([
+            ("HERALD_NATS_URL", nats.url()),
+            ("HERALD_REDIS_URL", redis.url()),
+            ("HERALD_PREFIX", prefix.clone()),
+            ("HERALD_SECRET_KEY", DEV_SECRET_KEY.to_string()),
+            ("HERALD_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
+            ("HERALD_OPS_ADDR", "127.0.0.1:0".to_string()),
+            ("HERALD_LISTEN_ADDR", "127.0.0.1:0".to_string()),
+            ("HERALD_ALLOW_PRIVATE_CALLBACKS", "true".to_string()),
+            ("HERALD_DELIVERY_SCHEDULE", "0.2,0.4,0.8".to_string()),
+            ("HERALD_DELIVERY_TIMEOUT_MS", "2000".to_string()),
+            ("HERALD_SHUTDOWN_GRACE_MS", "3000".to_string()),
+        ]);
+        for (k, v) in extra {
+            env.set(k, v.clone());
+        }
+        let gw = herald_gateway::App::build(herald_gateway::Config::from_env(&env).expect("gateway config"))
+            .await
+            .expect("gateway");
+        let gateway = gw.local_addr().expect("gateway addr");
+        let ing = herald_ingest::App::build(herald_ingest::Config::from_env(&env).expect("ingest config"))
+            .await
+            .expect("ingest");
+        let ingest = ing.local_addr().expect("ingest addr");
+        let prov = herald_provisioning::App::build(herald_provisioning::Config::from_env(&env).expect("config"))
+            .await
+            .expect("provisioning");
+        let poll = herald_poller::App::build(herald_poller::Config::from_env(&env).expect("config"))
+            .await
+            .expect("poller");
+        let mut services = vec![
+            ("gateway", spawn(|s| tokio::spawn(gw.run(s)))),
+            ("ingest", spawn(|s| tokio::spawn(ing.run(s)))),
+            ("provisioning", spawn(|s| tokio::spawn(prov.run(s)))),
+            ("poller", spawn(|s| tokio::spawn(poll.run(s)))),
+        ];
+        let mut stack = Self {
+            nats,
+            redis,
+            env,
+            prefix,
+            gateway,
+            ingest,
+            services: Vec::new(),
+            user_secret: String::new(),
+            org_secret: String::new(),
+            http: reqwest::Client::new(),
+        };
+        services.push(("delivery", stack.start_delivery().await));
+        stack.services = services;
+        let (org, user) = stack.create_tenant("Acme", "dev@acme.test").await;
+        stack.org_secret = org;
+        stack.user_secret = user;
+        stack
+    }
+
+    pub async fn start_delivery(&self) -> Running {
+        let app = herald_delivery::App::build(herald_delivery::Config::from_env(&self.env).expect("delivery config"))
+            .await
+            .expect("delivery");
+        spawn(|s| tokio::spawn(app.run(s)))
+    }
+
+    /// Stops one service (graceful) and returns it out of the list.
+    pub async fn stop(&mut self, name: &str) {
+        if let Some(pos) = self.services.iter().position(|(n, _)| *n == name) {
+            let (_, r) = self.services.remove(pos);
+            r.shutdown().await;
+        }
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("http://{}/elements/api-v2{path}", self.gateway)
+    }
+
+    pub fn ingest_url(&self, element: &str) -> String {
+        format!("http://{}/elements/api-v2/events/{element}", self.ingest)
+    }
+
+    pub fn platform_auth(&self) -> String {
+        format!("User {}, Organization {}", self.user_secret, self.org_secret)
+    }
+
+    /// Creates an organization and a user through the admin API; returns (org secret, user secret).
+    pub async fn create_tenant(&self, org: &str, email: &str) -> (String, String) {
+        let o: Value = self
+            .http
+            .post(self.api("/admin/organizations"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"name": org}))
+            .send()
+            .await
+            .expect("create org")
+            .json()
+            .await
+            .expect("org json");
+        let u: Value = self
+            .http
+            .post(self.api(&format!("/admin/organizations/{}/users", o["id"])))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"email": email, "firstName": "Dev", "lastName": "User"}))
+            .send()
+            .await
+            .expect("create user")
+            .json()
+            .await
+            .expect("user json");
+        (
+            o["secret"].as_str().expect("org secret").to_string(),
+            u["secret"].as_str().expect("user secret").to_string(),
+        )
+    }
+
+    pub async fn shutdown(mut self) {
+        for (_, r) in self.services.drain(..) {
+            r.shutdown().await;
+        }
+    }
+}

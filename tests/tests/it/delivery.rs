@@ -1,0 +1,72 @@
+//! Durable retries and the events API.
+
+use std::time::Duration;
+
+use herald_e2e::wait::until;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_failing_callback_is_retried_across_a_delivery_restart_until_notified() {
+    let mut w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    // Fail the first attempt; stop delivery before the retry, then start a new one.
+    w.receiver.script(&[503, 500]);
+    w.dropbox.upload_external("/retry-me.txt");
+    until("a RETRYING record", Duration::from_secs(20), || async {
+        let (_, v) = get_json(&w, &format!("/instances/{id}/events")).await;
+        match v.as_array() {
+            Some(a) if a.len() == 1 && a[0]["status"] == "RETRYING" => Ok(()),
+            _ => Err(v.to_string()),
+        }
+    })
+    .await;
+    w.stack.stop("delivery").await;
+    let delivery = w.stack.start_delivery().await;
+    w.stack.services.push(("delivery", delivery));
+    let rec: Value = until("NOTIFIED after retries", Duration::from_secs(20), || async {
+        let (_, v) = get_json(&w, &format!("/instances/{id}/events")).await;
+        match v.as_array() {
+            Some(a) if a.len() == 1 && a[0]["status"] == "NOTIFIED" => Ok(a[0].clone()),
+            _ => Err(v.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(rec["attempts"], 3);
+    let got = w.receiver.received();
+    assert_eq!(got.len(), 3);
+    let ids: Vec<_> = got.iter().map(|r| r.header("elements-webhook-id")).collect();
+    assert!(ids.iter().all(|i| i == &ids[0]), "the id is stable across retries");
+    assert!(got.iter().all(|r| r.body == got[0].body), "the body is the same");
+    let (_, one) = get_json(&w, &format!("/instances/events/{}", rec["id"])).await;
+    let codes: Vec<Value> = one["deliveryAttempts"].as_array().expect("attempts").iter().map(|a| a["statusCode"].clone()).collect();
+    assert_eq!(codes, vec![Value::from(503), Value::from(500), Value::from(200)]);
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_callback_that_never_succeeds_ends_failed_with_every_attempt_recorded() {
+    let w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    w.receiver.script(&[500, 500, 500, 500, 500]);
+    w.dropbox.upload_external("/never.txt");
+    let rec: Value = until("FAILED", Duration::from_secs(20), || async {
+        let (_, v) = get_json(&w, &format!("/instances/events?status=FAILED")).await;
+        match v.as_array() {
+            Some(a) if a.len() == 1 => Ok(a[0].clone()),
+            _ => Err(v.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(rec["instanceId"], id);
+    // Schedule "0.2,0.4,0.8": four attempts in all.
+    assert_eq!(rec["attempts"], 4);
+    assert!(rec["failureReason"].as_str().is_some_and(|r| r.contains("4 attempts")));
+    assert_eq!(rec["nextAttempt"], Value::Null);
+    let (st, _) = get_json(&w, "/instances/events?from=yesterday").await;
+    assert_eq!(st, 400);
+    w.stack.shutdown().await;
+}

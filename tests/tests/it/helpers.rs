@@ -1,0 +1,110 @@
+//! Fixtures shared by the end-to-end tests.
+
+use std::time::Duration;
+
+use herald_e2e::fake_dropbox::FakeDropbox;
+use herald_e2e::receiver::Receiver;
+use herald_e2e::stack::Stack;
+use serde_json::{json, Value};
+
+pub const CLIENT_ID: &str = "fake_Dropbox_api_key";
+pub const CLIENT_SECRET: &str = "dbx_app_secret_example";
+pub const APP_CALLBACK: &str = "https://www.mycoolapp.com/auth";
+pub const SIGNATURE_KEY: &str = "MySecretEventSignatureKey";
+
+pub struct World {
+    pub stack: Stack,
+    pub dropbox: FakeDropbox,
+    pub receiver: Receiver,
+}
+
+pub async fn create_test_world() -> World {
+    let dropbox = FakeDropbox::start(CLIENT_ID, CLIENT_SECRET, Duration::from_millis(100)).await;
+    let stack = Stack::start(&[
+        ("HERALD_ELEMENT_DROPBOX_API_URL", dropbox.url()),
+        ("HERALD_ELEMENT_DROPBOX_AUTH_URL", dropbox.url()),
+    ])
+    .await;
+    dropbox.set_webhook_url(&stack.ingest_url("dropbox")).await;
+    let receiver = Receiver::start().await;
+    World { stack, dropbox, receiver }
+}
+
+/// Steps 1 and 2 of the guide: the OAuth URL, followed at the fake, yields a code.
+pub async fn create_test_code(w: &World) -> String {
+    let v: Value = w
+        .stack
+        .http
+        .get(w.stack.api(&format!(
+            "/elements/dropbox/oauth/url?apiKey={CLIENT_ID}&apiSecret={CLIENT_SECRET}&callbackUrl={APP_CALLBACK}&state=dropbox"
+        )))
+        .send()
+        .await
+        .expect("oauth url")
+        .json()
+        .await
+        .expect("json");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = no_redirects
+        .get(v["oauthUrl"].as_str().expect("oauthUrl"))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(resp.status(), 302);
+    let location = resp.headers()["location"].to_str().expect("location").to_string();
+    let url = url::Url::parse(&location).expect("redirect");
+    url.query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("code in redirect")
+}
+
+/// The Dropbox seed's instance body, with our values filled in.
+pub fn dropbox_instance_body(code: &str, callback: &str) -> Value {
+    json!({
+        "element": {"key": "dropbox"},
+        "providerData": {"code": code},
+        "configuration": {
+            "oauth.api.key": CLIENT_ID,
+            "oauth.api.secret": CLIENT_SECRET,
+            "oauth.callback.url": APP_CALLBACK,
+            "event.notification.enabled": true,
+            "event.notification.callback.url": callback,
+            "event.notification.signature.key": SIGNATURE_KEY
+        },
+        "tags": ["Docs"],
+        "name": "API Instance"
+    })
+}
+
+/// Creates a Dropbox instance with events to the receiver; returns the instance JSON.
+pub async fn create_test_instance(w: &World) -> Value {
+    let code = create_test_code(w).await;
+    let resp = w
+        .stack
+        .http
+        .post(w.stack.api("/instances"))
+        .header("Authorization", w.stack.platform_auth())
+        .json(&dropbox_instance_body(&code, &w.receiver.url))
+        .send()
+        .await
+        .expect("create instance");
+    assert_eq!(resp.status(), 200);
+    resp.json().await.expect("instance json")
+}
+
+pub async fn get_json(w: &World, path: &str) -> (u16, Value) {
+    let resp = w
+        .stack
+        .http
+        .get(w.stack.api(path))
+        .header("Authorization", w.stack.platform_auth())
+        .send()
+        .await
+        .expect("get");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}

@@ -1,0 +1,209 @@
+//! The seed guide's Dropbox walk-through, end to end.
+
+use std::time::Duration;
+
+use base64::Engine;
+use herald_core::signing::{elements_signature, standard_webhooks_signature};
+use herald_e2e::wait::until;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_seed_flow_delivers_a_signed_notification_for_a_created_folder() {
+    let w = create_test_world().await;
+    // Step 1: the OAuth URL points at the configured authorize endpoint.
+    let (status, v) = get_json(&w, &format!(
+        "/elements/dropbox/oauth/url?apiKey={CLIENT_ID}&apiSecret={CLIENT_SECRET}&callbackUrl={APP_CALLBACK}&state=dropbox"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(v["element"], "dropbox");
+    let oauth = url::Url::parse(v["oauthUrl"].as_str().expect("url")).expect("parses");
+    assert_eq!(oauth.path(), "/oauth2/authorize");
+    let q: std::collections::HashMap<_, _> = oauth.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["redirect_uri"], APP_CALLBACK);
+    assert_eq!(q["state"], "dropbox");
+    assert_eq!(q["response_type"], "code");
+
+    // Steps 2 and 3: code, then the instance in the seed's shape.
+    let inst = create_test_instance(&w).await;
+    assert!(inst["id"].is_u64());
+    assert!(inst["token"].as_str().is_some_and(|t| t.len() > 20));
+    assert_eq!(inst["element"]["key"], "dropbox");
+    assert_eq!(inst["element"]["authentication"]["type"], "oauth2");
+    assert_eq!(inst["provisionInteractions"], json!([]));
+    assert_eq!(inst["valid"], true);
+    assert_eq!(inst["disabled"], false);
+    assert_eq!(inst["eventsEnabled"], true);
+    assert_eq!(inst["configuration"]["oauth.api.secret"], "********");
+    assert_eq!(inst["configuration"]["event.notification.signature.key"], "********");
+
+    // Step 4: the folder at the fake Dropbox, through the hub.
+    let token = inst["token"].as_str().expect("token");
+    let resp = w
+        .stack
+        .http
+        .post(w.stack.api("/hubs/documents/folders?path=/TestFolderCreate"))
+        .header("Authorization", format!("User {}, Element {}", w.stack.user_secret, token))
+        .json(&json!({"path": "/testfoldercreate", "tags": ["TestFolderCreate"], "createdDate": "", "size": 0, "name": "TestFolderCreate", "directory": false}))
+        .send()
+        .await
+        .expect("create folder");
+    assert_eq!(resp.status(), 200);
+    let folder: Value = resp.json().await.expect("json");
+    assert_eq!(folder["path"], "/TestFolderCreate");
+    assert_eq!(folder["directory"], true);
+    assert!(w.dropbox.paths().contains(&"/TestFolderCreate".to_string()));
+
+    // Steps 5–7: Dropbox notifies, Herald fetches the change and calls back, signed.
+    let got = until("the folder's notification", Duration::from_secs(20), || async {
+        let got = w.receiver.received();
+        if got.is_empty() { Err("nothing yet".into()) } else { Ok(got) }
+    })
+    .await;
+    let n = &got[0];
+    let body = n.json();
+    assert_eq!(body["instanceId"], inst["id"]);
+    assert_eq!(body["elementKey"], "dropbox");
+    assert!(body["eventId"].is_u64() && body["notificationId"].is_u64());
+    let events = body["response"]["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e["path"], "/testfoldercreate");
+    assert_eq!(e["metadata"], json!({"path": "/TestFolderCreate", "name": "TestFolderCreate", "type": "folder"}));
+    assert_eq!(e["eventType"], "CREATED");
+    assert_eq!(e["objectType"], "folder");
+    assert_eq!(e["elementKey"], "dropbox");
+    assert!(e["objectId"].as_str().is_some_and(|id| id.starts_with("id:")));
+
+    let id = n.header("elements-webhook-id").expect("Elements-Webhook-Id");
+    assert_eq!(n.header("webhook-id").as_deref(), Some(id.as_str()));
+    assert_eq!(
+        n.header("elements-webhook-signature").as_deref(),
+        Some(elements_signature(SIGNATURE_KEY.as_bytes(), &n.body).as_str())
+    );
+    let ts: i64 = n.header("webhook-timestamp").expect("ts").parse().expect("number");
+    // A Standard Webhooks receiver configured with whsec_ + base64(key) verifies it.
+    let whsec = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(SIGNATURE_KEY));
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(whsec.trim_start_matches("whsec_"))
+        .expect("b64");
+    assert_eq!(
+        n.header("webhook-signature").as_deref(),
+        Some(standard_webhooks_signature(&key, &id, ts, &n.body).as_str())
+    );
+
+    // The events API shows it NOTIFIED with its attempt.
+    let inst_id = inst["id"].as_u64().expect("id");
+    let listed = until("NOTIFIED in the events API", Duration::from_secs(10), || async {
+        let (_, v) = get_json(&w, &format!("/instances/{inst_id}/events")).await;
+        match v.as_array() {
+            Some(a) if a.len() == 1 && a[0]["status"] == "NOTIFIED" => Ok(a[0].clone()),
+            _ => Err(v.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(listed["id"], body["eventId"]);
+    assert_eq!(listed["attempts"], 1);
+    assert_eq!(listed["lastAttempt"]["statusCode"], 200);
+    let (_, one) = get_json(&w, &format!("/instances/events/{}", body["eventId"])).await;
+    assert_eq!(one["notifiedData"], body);
+    assert!(one["providerData"]["list_folder"]["accounts"][0].is_string());
+    assert_eq!(one["deliveryAttempts"].as_array().map(Vec::len), Some(1));
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
+    let w = create_test_world().await;
+    create_test_instance(&w).await;
+    // More changes than one page of the fake's list_folder/continue (3).
+    for i in 0..5 {
+        w.dropbox.upload_external(&format!("/Shared/report-{i}.txt"));
+    }
+    w.dropbox.upload_external("/Shared/report-0.txt");
+    let all = until("six file events", Duration::from_secs(20), || async {
+        let events: Vec<Value> = w
+            .receiver
+            .received()
+            .iter()
+            .flat_map(|r| r.json()["response"]["events"].as_array().cloned().unwrap_or_default())
+            .collect();
+        if events.len() >= 6 { Ok(events) } else { Err(format!("{} events", events.len())) }
+    })
+    .await;
+    let mut kinds: Vec<(String, String)> = all
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap_or("").to_string(), e["eventType"].as_str().unwrap_or("").to_string()))
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds.len(), 6);
+    assert!(kinds.contains(&("/shared/report-0.txt".into(), "UPDATED".into())));
+    assert_eq!(kinds.iter().filter(|(_, t)| t == "CREATED").count(), 5);
+
+    // The same notification again: the cursor makes it a no-op.
+    let before = w.dropbox.webhook_attempts().len();
+    w.dropbox.renotify();
+    until("the repeated notification accepted", Duration::from_secs(10), || async {
+        let a = w.dropbox.webhook_attempts();
+        if a.len() > before && a.last() == Some(&200) { Ok(()) } else { Err(format!("{a:?}")) }
+    })
+    .await;
+    // Wait for the normalizer to have consumed it (WEBHOOKS is a work queue: empty when done).
+    let js = async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
+    let topo = herald_core::bus::Topology::new(&w.stack.prefix);
+    until("the webhooks queue drained", Duration::from_secs(10), || async {
+        let mut s = js
+            .get_stream(topo.stream_name(herald_core::bus::StreamKind::Webhooks))
+            .await
+            .map_err(|e| e.to_string())?;
+        let info = s.info().await.map_err(|e| e.to_string())?;
+        if info.state.messages == 0 { Ok(()) } else { Err(format!("{} queued", info.state.messages)) }
+    })
+    .await;
+    let events: usize = w
+        .receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["response"]["events"].as_array().map(Vec::len).unwrap_or(0))
+        .sum();
+    assert_eq!(events, 6, "no duplicate events");
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn ingest_answers_the_challenge_and_refuses_bad_signatures() {
+    let w = create_test_world().await;
+    create_test_instance(&w).await;
+    let url = w.stack.ingest_url("dropbox");
+    let resp = w.stack.http.get(format!("{url}?challenge=abc123")).send().await.expect("get");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/plain");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(resp.text().await.expect("text"), "abc123");
+
+    let body = json!({"list_folder": {"accounts": [w.dropbox.account_id()]}, "delta": {"users": [1]}}).to_string();
+    for sig in [None, Some("00".repeat(32))] {
+        let mut req = w.stack.http.post(&url).body(body.clone());
+        if let Some(sig) = sig {
+            req = req.header("X-Dropbox-Signature", sig);
+        }
+        let resp = req.send().await.expect("post");
+        assert_eq!(resp.status(), 401);
+        assert!(resp.headers().contains_key("elements-request-id"));
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["code"], "bad_signature");
+    }
+    let js = async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
+    let topo = herald_core::bus::Topology::new(&w.stack.prefix);
+    let mut s = js
+        .get_stream(topo.stream_name(herald_core::bus::StreamKind::Webhooks))
+        .await
+        .expect("stream");
+    assert_eq!(s.info().await.expect("info").state.last_sequence, 0, "nothing was stored");
+    let resp = w.stack.http.post(w.stack.ingest_url("nosuch")).body("{}").send().await.expect("post");
+    assert_eq!(resp.status(), 404);
+    w.stack.shutdown().await;
+}
