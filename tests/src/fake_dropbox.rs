@@ -62,7 +62,17 @@ fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
 impl FakeDropbox {
     /// Starts on a free port with an app (`client_id`, `client_secret`).
     pub async fn start(client_id: &str, client_secret: &str, retry_base: Duration) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_at("127.0.0.1:0", client_id, client_secret, retry_base).await
+    }
+
+    /// Starts on a given address.
+    pub async fn start_at(
+        bind: &str,
+        client_id: &str,
+        client_secret: &str,
+        retry_base: Duration,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let inner = Inner {
             client_id: client_id.into(),
@@ -98,6 +108,24 @@ impl FakeDropbox {
     pub fn account_id(&self) -> String {
         lock(&self.inner).account_id.clone()
     }
+    /// Sets the webhook URI if it answers the challenge; false if not (yet).
+    pub async fn try_set_webhook_url(&self, url: &str) -> bool {
+        let challenge = "fake-challenge-0123456789";
+        let ok = match self
+            .http
+            .get(format!("{url}?challenge={challenge}"))
+            .send()
+            .await
+        {
+            Ok(r) if r.status() == 200 => r.text().await.unwrap_or_default() == challenge,
+            _ => false,
+        };
+        if ok {
+            lock(&self.inner).webhook_url = Some(url.to_string());
+        }
+        ok
+    }
+
     /// Sets the app's webhook URI (Dropbox verifies it with a challenge first).
     pub async fn set_webhook_url(&self, url: &str) {
         let challenge = "fake-challenge-0123456789";
@@ -119,7 +147,11 @@ impl FakeDropbox {
         lock(&self.inner).webhook_attempts.clone()
     }
     pub fn paths(&self) -> Vec<String> {
-        lock(&self.inner).items.values().map(|i| i.path_display.clone()).collect()
+        lock(&self.inner)
+            .items
+            .values()
+            .map(|i| i.path_display.clone())
+            .collect()
     }
 
     /// A file written by someone else (not through Herald): creates or updates it.
@@ -142,7 +174,13 @@ impl FakeDropbox {
             Some(i) => (i.id.clone(), i.rev + 1),
             None => (format!("id:fake{}", g.next_id), 1),
         };
-        let item = Item { tag, path_display: path.to_string(), id, rev, modified };
+        let item = Item {
+            tag,
+            path_display: path.to_string(),
+            id,
+            rev,
+            modified,
+        };
         let meta = metadata(&key, &item);
         g.items.insert(key, item);
         g.log.push(meta.clone());
@@ -152,8 +190,12 @@ impl FakeDropbox {
     fn notify(&self) {
         let (url, secret, body) = {
             let g = lock(&self.inner);
-            let Some(url) = g.webhook_url.clone() else { return };
-            let body = json!({"list_folder": {"accounts": [g.account_id]}, "delta": {"users": [g.uid]}}).to_string();
+            let Some(url) = g.webhook_url.clone() else {
+                return;
+            };
+            let body =
+                json!({"list_folder": {"accounts": [g.account_id]}, "delta": {"users": [g.uid]}})
+                    .to_string();
             (url, g.client_secret.clone(), body)
         };
         let sig = hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]));
@@ -212,7 +254,10 @@ fn bad_token() -> Response {
         .into_response()
 }
 
-async fn authorize(State(f): State<FakeDropbox>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn authorize(
+    State(f): State<FakeDropbox>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let (client_ok, deny) = {
         let g = lock(&f.inner);
         (q.get("client_id") == Some(&g.client_id), g.deny)
@@ -221,18 +266,30 @@ async fn authorize(State(f): State<FakeDropbox>, Query(q): Query<HashMap<String,
         return (StatusCode::BAD_REQUEST, "missing redirect_uri").into_response();
     };
     if !client_ok || q.get("response_type").map(String::as_str) != Some("code") {
-        return (StatusCode::BAD_REQUEST, "invalid client_id or response_type").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "invalid client_id or response_type",
+        )
+            .into_response();
     }
     let state = q.get("state").cloned().unwrap_or_default();
     let mut url = url::Url::parse(redirect).expect("redirect uri");
     if deny {
-        url.query_pairs_mut().append_pair("error", "access_denied").append_pair("state", &state);
+        url.query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("state", &state);
     } else {
         let code = herald_core::crypto::random_secret();
         lock(&f.inner).codes.insert(code.clone(), redirect.clone());
-        url.query_pairs_mut().append_pair("code", &code).append_pair("state", &state);
+        url.query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &state);
     }
-    (StatusCode::FOUND, [(axum::http::header::LOCATION, url.to_string())]).into_response()
+    (
+        StatusCode::FOUND,
+        [(axum::http::header::LOCATION, url.to_string())],
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -246,16 +303,32 @@ struct TokenForm {
 
 async fn token(State(f): State<FakeDropbox>, Form(form): Form<TokenForm>) -> Response {
     let invalid = |desc: &str| {
-        (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": desc}))).into_response()
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": desc})),
+        )
+            .into_response()
     };
     let mut g = lock(&f.inner);
-    if form.client_id.as_deref() != Some(g.client_id.as_str()) || form.client_secret.as_deref() != Some(g.client_secret.as_str()) {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_client"}))).into_response();
+    if form.client_id.as_deref() != Some(g.client_id.as_str())
+        || form.client_secret.as_deref() != Some(g.client_secret.as_str())
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
     }
     if form.grant_type != "authorization_code" {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "unsupported_grant_type"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "unsupported_grant_type"})),
+        )
+            .into_response();
     }
-    let Some(code) = form.code else { return invalid("missing code") };
+    let Some(code) = form.code else {
+        return invalid("missing code");
+    };
     // Codes are single use.
     let Some(redirect) = g.codes.remove(&code) else {
         return invalid("code doesn't exist or has expired");
@@ -283,21 +356,34 @@ fn page(g: &Inner, entries: Vec<Value>, start: usize, cursor_base: &str) -> Valu
     })
 }
 
-async fn list_folder(State(f): State<FakeDropbox>, headers: HeaderMap, Json(_body): Json<Value>) -> Response {
+async fn list_folder(
+    State(f): State<FakeDropbox>,
+    headers: HeaderMap,
+    Json(_body): Json<Value>,
+) -> Response {
     if !f.authorized(&headers) {
         return bad_token();
     }
     let g = lock(&f.inner);
     let entries: Vec<Value> = g.items.iter().map(|(k, i)| metadata(k, i)).collect();
     // A listing cursor pages through the snapshot, then continues with the log after it.
-    let mut listed = page(&g, entries.clone(), 0, &format!("list:{}:{}", g.log.len(), entries.len()));
+    let mut listed = page(
+        &g,
+        entries.clone(),
+        0,
+        &format!("list:{}:{}", g.log.len(), entries.len()),
+    );
     if !listed["has_more"].as_bool().unwrap_or(false) {
         listed["cursor"] = json!(format!("log:{}", g.log.len()));
     }
     Json(listed).into_response()
 }
 
-async fn list_continue(State(f): State<FakeDropbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn list_continue(
+    State(f): State<FakeDropbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if !f.authorized(&headers) {
         return bad_token();
     }
@@ -305,12 +391,20 @@ async fn list_continue(State(f): State<FakeDropbox>, headers: HeaderMap, Json(bo
     let cursor = body["cursor"].as_str().unwrap_or_default();
     let parts: Vec<&str> = cursor.split(':').collect();
     let reset = || {
-        (StatusCode::CONFLICT, Json(json!({"error_summary": "reset/..", "error": {".tag": "reset"}}))).into_response()
+        (
+            StatusCode::CONFLICT,
+            Json(json!({"error_summary": "reset/..", "error": {".tag": "reset"}})),
+        )
+            .into_response()
     };
     match parts.as_slice() {
         ["list", log_at, total_and_pos @ ..] => {
-            let (Ok(log_at), [total, pos]) = (log_at.parse::<usize>(), total_and_pos) else { return reset() };
-            let (Ok(_total), Ok(pos)) = (total.parse::<usize>(), pos.parse::<usize>()) else { return reset() };
+            let (Ok(log_at), [total, pos]) = (log_at.parse::<usize>(), total_and_pos) else {
+                return reset();
+            };
+            let (Ok(_total), Ok(pos)) = (total.parse::<usize>(), pos.parse::<usize>()) else {
+                return reset();
+            };
             let entries: Vec<Value> = g.items.iter().map(|(k, i)| metadata(k, i)).collect();
             let mut p = page(&g, entries, pos, &format!("list:{log_at}:{_total}"));
             if !p["has_more"].as_bool().unwrap_or(false) {
@@ -319,7 +413,9 @@ async fn list_continue(State(f): State<FakeDropbox>, headers: HeaderMap, Json(bo
             Json(p).into_response()
         }
         ["log", at] => {
-            let Ok(at) = at.parse::<usize>() else { return reset() };
+            let Ok(at) = at.parse::<usize>() else {
+                return reset();
+            };
             if at > g.log.len() {
                 return reset();
             }
@@ -336,12 +432,20 @@ async fn list_continue(State(f): State<FakeDropbox>, headers: HeaderMap, Json(bo
     }
 }
 
-async fn create_folder(State(f): State<FakeDropbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn create_folder(
+    State(f): State<FakeDropbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if !f.authorized(&headers) {
         return bad_token();
     }
     let Some(path) = body["path"].as_str().filter(|p| p.starts_with('/')) else {
-        return (StatusCode::BAD_REQUEST, "Error in call to API function \"files/create_folder_v2\": bad path").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "Error in call to API function \"files/create_folder_v2\": bad path",
+        )
+            .into_response();
     };
     if lock(&f.inner).items.contains_key(&path.to_lowercase()) {
         return (

@@ -39,7 +39,11 @@ pub struct Nats {
 
 impl Nats {
     pub fn start() -> Self {
-        let mut n = Self { child: None, port: free_port(), dir: temp_dir("nats") };
+        let mut n = Self {
+            child: None,
+            port: free_port(),
+            dir: temp_dir("nats"),
+        };
         n.restart();
         n
     }
@@ -51,7 +55,14 @@ impl Nats {
     /// Starts it again on the same port and data dir (after [`Nats::kill`]).
     pub fn restart(&mut self) {
         let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -85,7 +96,11 @@ pub struct Redis {
 
 impl Redis {
     pub fn start() -> Self {
-        let mut r = Self { child: None, port: free_port(), dir: temp_dir("redis") };
+        let mut r = Self {
+            child: None,
+            port: free_port(),
+            dir: temp_dir("redis"),
+        };
         r.restart();
         r
     }
@@ -96,7 +111,17 @@ impl Redis {
 
     pub fn restart(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--dir",
+            ])
             .arg(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

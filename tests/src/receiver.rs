@@ -22,7 +22,10 @@ impl Received {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 }
 
@@ -40,10 +43,19 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_at("127.0.0.1:0").await
+    }
+
+    pub async fn start_at(bind: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let r = Self { inner: Arc::default(), url: format!("http://{addr}/callback") };
-        let app = Router::new().route("/callback", post(receive)).with_state(r.clone());
+        let r = Self {
+            inner: Arc::default(),
+            url: format!("http://{addr}/callback"),
+        };
+        let app = Router::new()
+            .route("/callback", post(receive))
+            .with_state(r.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -52,11 +64,19 @@ impl Receiver {
 
     /// The next answers, in order (then 200).
     pub fn script(&self, statuses: &[u16]) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).script.extend(statuses);
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .script
+            .extend(statuses);
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).got.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .got
+            .clone()
     }
 }
 

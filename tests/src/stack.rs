@@ -51,7 +51,10 @@ impl Stack {
     pub async fn start(extra: &[(&str, String)]) -> Self {
         let nats = Nats::start();
         let redis = Redis::start();
-        let prefix = format!("t{}", &herald_core::crypto::random_secret()[..8].replace(['-', '_'], "x"));
+        let prefix = format!(
+            "t{}",
+            &herald_core::crypto::random_secret()[..8].replace(['-', '_'], "x")
+        );
         let mut env = Env::from_pairs([
             ("HERALD_NATS_URL", nats.url()),
             ("HERALD_REDIS_URL", redis.url()),
@@ -68,20 +71,27 @@ impl Stack {
         for (k, v) in extra {
             env.set(k, v.clone());
         }
-        let gw = herald_gateway::App::build(herald_gateway::Config::from_env(&env).expect("gateway config"))
-            .await
-            .expect("gateway");
+        let gw = herald_gateway::App::build(
+            herald_gateway::Config::from_env(&env).expect("gateway config"),
+        )
+        .await
+        .expect("gateway");
         let gateway = gw.local_addr().expect("gateway addr");
-        let ing = herald_ingest::App::build(herald_ingest::Config::from_env(&env).expect("ingest config"))
-            .await
-            .expect("ingest");
+        let ing = herald_ingest::App::build(
+            herald_ingest::Config::from_env(&env).expect("ingest config"),
+        )
+        .await
+        .expect("ingest");
         let ingest = ing.local_addr().expect("ingest addr");
-        let prov = herald_provisioning::App::build(herald_provisioning::Config::from_env(&env).expect("config"))
-            .await
-            .expect("provisioning");
-        let poll = herald_poller::App::build(herald_poller::Config::from_env(&env).expect("config"))
-            .await
-            .expect("poller");
+        let prov = herald_provisioning::App::build(
+            herald_provisioning::Config::from_env(&env).expect("config"),
+        )
+        .await
+        .expect("provisioning");
+        let poll =
+            herald_poller::App::build(herald_poller::Config::from_env(&env).expect("config"))
+                .await
+                .expect("poller");
         let mut services = vec![
             ("gateway", spawn(|s| tokio::spawn(gw.run(s)))),
             ("ingest", spawn(|s| tokio::spawn(ing.run(s)))),
@@ -109,9 +119,11 @@ impl Stack {
     }
 
     pub async fn start_delivery(&self) -> Running {
-        let app = herald_delivery::App::build(herald_delivery::Config::from_env(&self.env).expect("delivery config"))
-            .await
-            .expect("delivery");
+        let app = herald_delivery::App::build(
+            herald_delivery::Config::from_env(&self.env).expect("delivery config"),
+        )
+        .await
+        .expect("delivery");
         spawn(|s| tokio::spawn(app.run(s)))
     }
 
@@ -132,7 +144,10 @@ impl Stack {
     }
 
     pub fn platform_auth(&self) -> String {
-        format!("User {}, Organization {}", self.user_secret, self.org_secret)
+        format!(
+            "User {}, Organization {}",
+            self.user_secret, self.org_secret
+        )
     }
 
     /// Creates an organization and a user through the admin API; returns (org secret, user secret).

@@ -26,7 +26,12 @@ pub fn webhook_id(rec: &EventRecord) -> String {
     format!("msg_{}_{}", rec.id, rec.notification_id)
 }
 
-pub async fn attempt(s: &Shared, rec: &EventRecord, inst: &InstanceRecord, callback: &str) -> AttemptResult {
+pub async fn attempt(
+    s: &Shared,
+    rec: &EventRecord,
+    inst: &InstanceRecord,
+    callback: &str,
+) -> AttemptResult {
     let id = webhook_id(rec);
     let ts = chrono::Utc::now().timestamp();
     let mut req = s
@@ -39,7 +44,10 @@ pub async fn attempt(s: &Shared, rec: &EventRecord, inst: &InstanceRecord, callb
     if let Some(key) = signature_key(s, inst) {
         let body = rec.body.as_bytes();
         req = req
-            .header("Elements-Webhook-Signature", elements_signature(key.as_bytes(), body))
+            .header(
+                "Elements-Webhook-Signature",
+                elements_signature(key.as_bytes(), body),
+            )
             .header(
                 "webhook-signature",
                 standard_webhooks_signature(key.as_bytes(), &id, ts, body),
@@ -80,7 +88,10 @@ pub async fn attempt(s: &Shared, rec: &EventRecord, inst: &InstanceRecord, callb
             let (error, outcome) = if e.is_timeout() {
                 ("timeout".to_string(), "timeout")
             } else {
-                (format!("connection error: {}", e.without_url()), "connection_error")
+                (
+                    format!("connection error: {}", e.without_url()),
+                    "connection_error",
+                )
             };
             AttemptResult {
                 attempt: Attempt {
@@ -109,8 +120,15 @@ fn signature_key(s: &Shared, inst: &InstanceRecord) -> Option<String> {
     if raw.is_empty() {
         return None;
     }
-    if inst.secret_keys.iter().any(|k| k == "event.notification.signature.key") {
-        s.secret_box.open(raw).ok().map(|k| k.expose_secret().to_string())
+    if inst
+        .secret_keys
+        .iter()
+        .any(|k| k == "event.notification.signature.key")
+    {
+        s.secret_box
+            .open(raw)
+            .ok()
+            .map(|k| k.expose_secret().to_string())
     } else {
         Some(raw.to_string())
     }
@@ -123,7 +141,8 @@ pub fn parse_retry_after(raw: &str) -> Option<Duration> {
         Duration::from_secs(secs)
     } else {
         let at = httpdate::parse_http_date(raw).ok()?;
-        at.duration_since(std::time::SystemTime::now()).unwrap_or_default()
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
     };
     Some(d.min(Duration::from_secs(3600)))
 }
@@ -136,7 +155,10 @@ mod tests {
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("99999"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

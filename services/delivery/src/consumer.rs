@@ -51,7 +51,9 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
                 }
                 None => break,
             };
-            let Ok(permit) = limit.clone().acquire_owned().await else { break 'outer };
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break 'outer;
+            };
             let s = s.clone();
             tracker.spawn(async move {
                 let _permit = permit;
@@ -61,7 +63,9 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
     }
     tracker.close();
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!("deliveries still running at the end of the grace period; they will be redelivered");
+        tracing::warn!(
+            "deliveries still running at the end of the grace period; they will be redelivered"
+        );
     }
     Ok(())
 }
@@ -72,10 +76,11 @@ async fn setup(s: &Shared, shutdown: &CancellationToken) -> Option<PullConsumer>
             let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
             // Longer than one attempt (timeout) plus recording it.
             let ack_wait = s.timeout + Duration::from_secs(15);
-            let config = s
-                .brokers
-                .topo
-                .consumer_config(consumers::DELIVERY, ack_wait, (s.concurrency * 4) as i64);
+            let config = s.brokers.topo.consumer_config(
+                consumers::DELIVERY,
+                ack_wait,
+                (s.concurrency * 4) as i64,
+            );
             ensure_consumer(&stream, config).await
         };
         match attempt.await {
@@ -115,7 +120,8 @@ async fn handle(s: &Shared, msg: Message) {
         Ok(()) => msg.ack().await,
         Err(e) => {
             tracing::warn!(error = %e, "delivery bookkeeping failed; will retry");
-            msg.ack_with(AckKind::Nak(Some(Duration::from_secs(2)))).await
+            msg.ack_with(AckKind::Nak(Some(Duration::from_secs(2))))
+                .await
         }
     };
     if let Err(e) = ack {

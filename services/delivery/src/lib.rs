@@ -51,7 +51,10 @@ impl Config {
         let schedule_var = "HERALD_DELIVERY_SCHEDULE";
         let concurrency: usize = env.parse("HERALD_DELIVERY_CONCURRENCY", 256)?;
         if concurrency == 0 {
-            return Err(ConfigError::new("HERALD_DELIVERY_CONCURRENCY", "must be at least 1"));
+            return Err(ConfigError::new(
+                "HERALD_DELIVERY_CONCURRENCY",
+                "must be at least 1",
+            ));
         }
         Ok(Self {
             common: CommonConfig::from_env(env, "127.0.0.1:9184")?,
@@ -86,7 +89,8 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-delivery").await?;
+        let brokers =
+            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-delivery").await?;
         let metrics = Metrics::new();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -104,7 +108,11 @@ impl App {
             concurrency: config.concurrency,
         };
         let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
-        Ok(Self { shared, ops, config })
+        Ok(Self {
+            shared,
+            ops,
+            config,
+        })
     }
 
     pub fn ops_addr(&self) -> std::io::Result<std::net::SocketAddr> {
@@ -128,7 +136,10 @@ impl App {
         }
         let ops = self.ops;
         let s = shutdown.clone();
-        tasks.push(("ops", tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) })));
+        tasks.push((
+            "ops",
+            tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) }),
+        ));
         supervise(shutdown, tasks).await
     }
 }

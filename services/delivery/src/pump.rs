@@ -26,7 +26,8 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
     let lease_ms = (s.timeout + Duration::from_secs(30)).as_millis() as i64;
     while !shutdown.is_cancelled() {
         let mut conn = s.brokers.redis.clone();
-        let claimed = retries::claim_due(&mut conn, &s.brokers.keys, now_ms(), lease_ms, CLAIM).await;
+        let claimed =
+            retries::claim_due(&mut conn, &s.brokers.keys, now_ms(), lease_ms, CLAIM).await;
         let ids = match claimed {
             Ok(ids) => ids,
             Err(e) => {
@@ -39,7 +40,9 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
         }
         let busy = ids.len() == CLAIM;
         for id in ids {
-            let Ok(permit) = limit.clone().acquire_owned().await else { break };
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break;
+            };
             let s = s.clone();
             tracker.spawn(async move {
                 let _permit = permit;

@@ -14,7 +14,12 @@ use crate::attempt::AttemptResult;
 use crate::Shared;
 
 /// The wait before the next attempt after `failed` failures, or None when the schedule is spent.
-pub fn next_delay(schedule: &[Duration], failed: u32, retry_after: Option<Duration>, jitter: f64) -> Option<Duration> {
+pub fn next_delay(
+    schedule: &[Duration],
+    failed: u32,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> Option<Duration> {
     let base = *schedule.get(failed.checked_sub(1)? as usize)?;
     let jittered = base.mul_f64(1.0 + (jitter.clamp(0.0, 1.0) - 0.5) * 0.4);
     Some(match retry_after {
@@ -32,7 +37,12 @@ pub async fn settle(s: &Shared, rec: &EventRecord, result: AttemptResult) -> Sto
             reason: "callback answered 410 Gone".into(),
         }
     } else {
-        match next_delay(&s.schedule, failed_so_far, result.retry_after, fastrand::f64()) {
+        match next_delay(
+            &s.schedule,
+            failed_so_far,
+            result.retry_after,
+            fastrand::f64(),
+        ) {
             Some(d) => AttemptOutcome::Retrying {
                 next_ms: now_ms() + d.as_millis() as i64,
             },
@@ -48,7 +58,12 @@ pub async fn settle(s: &Shared, rec: &EventRecord, result: AttemptResult) -> Sto
 }
 
 /// Records an attempt (or a refusal to attempt) with its outcome.
-pub async fn record(s: &Shared, event_id: u64, attempt: &Attempt, outcome: AttemptOutcome) -> StoreResult<()> {
+pub async fn record(
+    s: &Shared,
+    event_id: u64,
+    attempt: &Attempt,
+    outcome: AttemptOutcome,
+) -> StoreResult<()> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     if let AttemptOutcome::Retrying { next_ms } = &outcome {
@@ -69,9 +84,18 @@ mod tests {
     fn schedule_with_jitter_and_retry_after() {
         let s = vec![Duration::from_secs(4), Duration::from_secs(16)];
         assert_eq!(next_delay(&s, 1, None, 0.5), Some(Duration::from_secs(4)));
-        assert_eq!(next_delay(&s, 2, None, 1.0), Some(Duration::from_secs_f64(19.2)));
-        assert_eq!(next_delay(&s, 2, None, 0.0), Some(Duration::from_secs_f64(12.8)));
+        assert_eq!(
+            next_delay(&s, 2, None, 1.0),
+            Some(Duration::from_secs_f64(19.2))
+        );
+        assert_eq!(
+            next_delay(&s, 2, None, 0.0),
+            Some(Duration::from_secs_f64(12.8))
+        );
         assert_eq!(next_delay(&s, 3, None, 0.5), None);
-        assert_eq!(next_delay(&s, 1, Some(Duration::from_secs(30)), 0.5), Some(Duration::from_secs(30)));
+        assert_eq!(
+            next_delay(&s, 1, Some(Duration::from_secs(30)), 0.5),
+            Some(Duration::from_secs(30))
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! Wrong or missing secrets are 401; an instance of another user is 404 (never its data).
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use herald_core::model::InstanceRecord;
 use herald_core::store::identity::{self, User};
 use herald_core::store::instances;

@@ -71,7 +71,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => Self::Unavailable("Storage is unavailable, try again".into()),
+            StoreError::Unavailable(_) => {
+                Self::Unavailable("Storage is unavailable, try again".into())
+            }
             StoreError::Corrupt { .. } => Self::Internal(e.to_string()),
         }
     }
@@ -80,8 +82,14 @@ impl From<StoreError> for ApiError {
 impl From<ElementError> for ApiError {
     fn from(e: ElementError) -> Self {
         match e {
-            ElementError::Rejected { status: 409, message } => Self::Conflict(message),
-            ElementError::Rejected { status: 404, message } => Self::NotFound(message),
+            ElementError::Rejected {
+                status: 409,
+                message,
+            } => Self::Conflict(message),
+            ElementError::Rejected {
+                status: 404,
+                message,
+            } => Self::NotFound(message),
             ElementError::Rejected { status, message } => Self::Provider { status, message },
             ElementError::Invalid(m) => Self::BadRequest(m),
             ElementError::Unsupported(m) => Self::BadRequest(m),

@@ -30,7 +30,8 @@ fn parse_repairing(text: &str, budget: usize) -> Result<Value, String> {
         if let Some(at) = offset_of(text, err.line(), err.column()) {
             let before = text[..at].trim_end();
             let next = text[at..].trim_start();
-            let prev_ends_value = before.ends_with(['"', '}', ']']) || before.ends_with(char::is_alphanumeric);
+            let prev_ends_value =
+                before.ends_with(['"', '}', ']']) || before.ends_with(char::is_alphanumeric);
             if text[before.len()..at].contains('\n') && prev_ends_value && next.starts_with('"') {
                 let repaired = format!("{},{}", &text[..before.len()], &text[before.len()..]);
                 return parse_repairing(&repaired, budget - 1);
@@ -76,7 +77,8 @@ mod tests {
 
     #[test]
     fn missing_comma_between_lines_is_repaired() {
-        let body = "{\n\"configuration\": {\n\"a\": \"x\"\n\"b\": true,\n\"c\": 1\n},\n\"name\": \"n\"\n}";
+        let body =
+            "{\n\"configuration\": {\n\"a\": \"x\"\n\"b\": true,\n\"c\": 1\n},\n\"name\": \"n\"\n}";
         let m = parse_object(body.as_bytes()).expect("repaired");
         assert_eq!(m["configuration"]["b"], true);
         assert_eq!(m["name"], "n");
@@ -95,6 +97,9 @@ mod tests {
     fn garbage_is_still_an_error() {
         assert!(parse_object(b"{\"a\": }").is_err());
         assert!(parse_object(b"[1]").is_err());
-        assert!(parse_object(b"{\"a\": 1 \"b\": 2}").is_err(), "same line is not repaired");
+        assert!(
+            parse_object(b"{\"a\": 1 \"b\": 2}").is_err(),
+            "same line is not repaired"
+        );
     }
 }

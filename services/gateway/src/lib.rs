@@ -49,7 +49,9 @@ impl Config {
         Ok(Self {
             common: CommonConfig::from_env(env, "127.0.0.1:9180")?,
             listen_addr: env.addr("HERALD_LISTEN_ADDR", "127.0.0.1:8080")?,
-            admin_token: env.get("HERALD_ADMIN_TOKEN").map(|t| SecretString::from(t.to_string())),
+            admin_token: env
+                .get("HERALD_ADMIN_TOKEN")
+                .map(|t| SecretString::from(t.to_string())),
             urls: ElementUrls::from_env(env)?,
             provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
             rpc_timeout: env.millis("HERALD_RPC_TIMEOUT_MS", 45_000)?,
@@ -68,7 +70,8 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-gateway").await?;
+        let brokers =
+            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-gateway").await?;
         let metrics = Metrics::new();
         let state = AppState {
             brokers: brokers.clone(),

@@ -107,7 +107,8 @@ async fn sync_locked(
         .urls
         .get(&inst.element_key)
         .ok_or_else(|| SyncError::Unusable(inst.id, "no provider URLs".into()))?;
-    let (fetched, next_cursor) = changes::fetch(&s.http, &inst.element_key, urls, &token, &cursor).await?;
+    let (fetched, next_cursor) =
+        changes::fetch(&s.http, &inst.element_key, urls, &token, &cursor).await?;
     let seen = match changes::seen_lookup(&fetched) {
         Some(lookup) => sync::seen(&mut conn, keys, inst.id, &lookup).await?,
         None => sync::seen_all(&mut conn, keys, inst.id).await?,
@@ -120,7 +121,9 @@ async fn sync_locked(
 
     let mut notifications = Vec::new();
     for chunk in changes::batches(classified.events, WEBHOOK_BATCH) {
-        let event_id = next_id(&mut conn, keys, IdKind::Event).await.map_err(StoreError::from)?;
+        let event_id = next_id(&mut conn, keys, IdKind::Event)
+            .await
+            .map_err(StoreError::from)?;
         let notification_id = next_id(&mut conn, keys, IdKind::Notification)
             .await
             .map_err(StoreError::from)?;
@@ -167,7 +170,11 @@ fn access_token(s: &Shared, inst: &InstanceRecord) -> Result<String, SyncError> 
 }
 
 /// Writes the delivery records of a staged batch and publishes its notifications, in order.
-async fn publish_batch(s: &Shared, inst: &InstanceRecord, batch: &PendingBatch) -> Result<(), SyncError> {
+async fn publish_batch(
+    s: &Shared,
+    inst: &InstanceRecord,
+    batch: &PendingBatch,
+) -> Result<(), SyncError> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     for n in &batch.notifications {

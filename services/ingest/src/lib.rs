@@ -79,7 +79,8 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest").await?;
+        let brokers =
+            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest").await?;
         let metrics = Metrics::new();
         let shared = Shared {
             secrets: WebhookSecrets::new(brokers.clone(), c.secret_box.clone()),
@@ -131,12 +132,19 @@ impl App {
         if self.config.normalizer_enabled {
             tasks.push((
                 "normalizer",
-                tokio::spawn(normalizer::run(self.shared.clone(), shutdown.clone(), grace)),
+                tokio::spawn(normalizer::run(
+                    self.shared.clone(),
+                    shutdown.clone(),
+                    grace,
+                )),
             ));
         }
         let ops = self.ops;
         let s = shutdown.clone();
-        tasks.push(("ops", tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) })));
+        tasks.push((
+            "ops",
+            tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) }),
+        ));
         supervise(shutdown, tasks).await
     }
 }
@@ -145,7 +153,13 @@ impl App {
 /// endpoint answers 503 until NATS takes the publish).
 async fn ensure_webhooks_stream(shared: &Shared, shutdown: &CancellationToken) {
     for _ in 0..5 {
-        match ensure_stream(&shared.brokers.js, &shared.brokers.topo, StreamKind::Webhooks).await {
+        match ensure_stream(
+            &shared.brokers.js,
+            &shared.brokers.topo,
+            StreamKind::Webhooks,
+        )
+        .await
+        {
             Ok(_) => return,
             Err(e) => tracing::warn!(error = %e, "WEBHOOKS stream not ready"),
         }

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use async_nats::jetstream::{consumer::PullConsumer, AckKind, Message};
 use futures::StreamExt;
-use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind, HDR_ELEMENT, HDR_INSTANCE, HDR_TRACEPARENT};
+use herald_core::bus::{
+    consumers, ensure_consumer, ensure_stream, StreamKind, HDR_ELEMENT, HDR_INSTANCE,
+    HDR_TRACEPARENT,
+};
 use herald_core::store::instances;
 use herald_elements::webhooks;
 use tokio::sync::Semaphore;
@@ -54,7 +57,9 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
                 }
                 None => break,
             };
-            let Ok(permit) = limit.clone().acquire_owned().await else { break 'outer };
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break 'outer;
+            };
             let s = s.clone();
             tracker.spawn(async move {
                 let _permit = permit;
@@ -64,7 +69,9 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
     }
     tracker.close();
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!("normalizer work still running at the end of the grace period; it will be redelivered");
+        tracing::warn!(
+            "normalizer work still running at the end of the grace period; it will be redelivered"
+        );
     }
     Ok(())
 }
@@ -73,8 +80,12 @@ async fn setup(s: &Shared, shutdown: &CancellationToken) -> Option<PullConsumer>
     loop {
         let attempt = async {
             ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
-            let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Webhooks).await?;
-            let config = s.brokers.topo.consumer_config(consumers::NORMALIZER, ACK_WAIT, 1_000);
+            let stream =
+                ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Webhooks).await?;
+            let config = s
+                .brokers
+                .topo
+                .consumer_config(consumers::NORMALIZER, ACK_WAIT, 1_000);
             ensure_consumer(&stream, config).await
         };
         match attempt.await {
@@ -101,7 +112,8 @@ async fn handle(s: &Shared, msg: Message) {
         Ok(()) => msg.ack().await,
         Err(e) if e.is_transient() => {
             tracing::warn!(element, error = %e, "delivery not normalized yet; will retry");
-            msg.ack_with(AckKind::Nak(Some(Duration::from_secs(2)))).await
+            msg.ack_with(AckKind::Nak(Some(Duration::from_secs(2))))
+                .await
         }
         Err(e) => {
             tracing::error!(element, error = %e, "delivery cannot be normalized; dropping");
@@ -129,7 +141,9 @@ async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncErr
     let provider_data = String::from_utf8_lossy(&msg.payload).to_string();
     let trace = header(msg, HDR_TRACEPARENT);
     for id in ids {
-        let Some(inst) = instances::get(&mut conn, keys, id).await? else { continue };
+        let Some(inst) = instances::get(&mut conn, keys, id).await? else {
+            continue;
+        };
         if inst.element_key != element || !inst.accepts_events() {
             continue;
         }

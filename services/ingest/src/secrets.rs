@@ -13,11 +13,14 @@ use tokio::sync::Mutex;
 
 const TTL: Duration = Duration::from_millis(500);
 
+/// Element key → (when read, opened secrets).
+type Cache = HashMap<String, (Instant, Arc<Vec<String>>)>;
+
 #[derive(Clone)]
 pub struct WebhookSecrets {
     brokers: Brokers,
     secret_box: SecretBox,
-    cache: Arc<Mutex<HashMap<String, (Instant, Arc<Vec<String>>)>>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl WebhookSecrets {

@@ -34,7 +34,8 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-poller").await?;
+        let brokers =
+            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-poller").await?;
         let ops = OpsServer::bind(c.ops_addr, brokers.clone(), Metrics::new()).await?;
         Ok(Self { brokers, ops })
     }

@@ -17,14 +17,22 @@ use crate::error::ProvisionError;
 use crate::request;
 use crate::Ctx;
 
-pub async fn create(ctx: &Ctx, user_id: u64, org_id: u64, body: &Map<String, Value>) -> Result<Value, ProvisionError> {
+pub async fn create(
+    ctx: &Ctx,
+    user_id: u64,
+    org_id: u64,
+    body: &Map<String, Value>,
+) -> Result<Value, ProvisionError> {
     let req = request::parse(body)?;
     let def = req.element;
     let urls = ctx
         .urls
         .get(def.key)
         .ok_or_else(|| ProvisionError::Internal(format!("no URLs for {}", def.key)))?;
-    let client_secret = req.config_str("oauth.api.secret").unwrap_or_default().to_string();
+    let client_secret = req
+        .config_str("oauth.api.secret")
+        .unwrap_or_default()
+        .to_string();
     let app = OAuthApp {
         client_id: req.config_str("oauth.api.key").unwrap_or_default(),
         client_secret: &client_secret,
@@ -103,10 +111,17 @@ pub async fn create(ctx: &Ctx, user_id: u64, org_id: u64, body: &Map<String, Val
         // Undo in reverse; if Redis is gone too, the record was never readable anyway.
         let mut redis = ctx.brokers.redis.clone();
         let _ = instances::delete(&mut redis, keys, &rec, &indexes.routes).await;
-        let _ = instances::delete_token(&mut redis, keys, &herald_core::crypto::secret_hash(&token)).await;
+        let _ =
+            instances::delete_token(&mut redis, keys, &herald_core::crypto::secret_hash(&token))
+                .await;
         return Err(e);
     }
-    tracing::info!(instance_id = id, element = def.key, user_id, "instance created");
+    tracing::info!(
+        instance_id = id,
+        element = def.key,
+        user_id,
+        "instance created"
+    );
     Ok(view::instance_json(&rec, Some(&token)))
 }
 
@@ -122,6 +137,7 @@ async fn announce(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), ProvisionError>
         .publish(ctx.brokers.topo.instances("created"), payload.into())
         .await
         .map_err(|e| ProvisionError::Unavailable(e.to_string()))?;
-    ack.await.map_err(|e| ProvisionError::Unavailable(e.to_string()))?;
+    ack.await
+        .map_err(|e| ProvisionError::Unavailable(e.to_string()))?;
     Ok(())
 }

@@ -40,7 +40,9 @@ impl ProvisionError {
     /// Maps a provider failure during the code exchange or the first listing.
     pub fn from_provider(e: ElementError, exchanging_code: bool) -> Self {
         match e {
-            ElementError::Rejected { message, .. } if exchanging_code => Self::CodeRejected(message),
+            ElementError::Rejected { message, .. } if exchanging_code => {
+                Self::CodeRejected(message)
+            }
             ElementError::Unauthorized(m) if exchanging_code => Self::CodeRejected(m),
             ElementError::Invalid(m) | ElementError::Unsupported(m) => Self::Invalid(m),
             other => Self::ProviderUnavailable(other.to_string()),

@@ -67,7 +67,8 @@ const CONCURRENCY: usize = 64;
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-provisioning").await?;
+        let brokers =
+            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-provisioning").await?;
         let metrics = Metrics::new();
         let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
         let ctx = Arc::new(Ctx {
@@ -98,7 +99,11 @@ impl App {
     }
 }
 
-async fn serve_rpc(ctx: Arc<Ctx>, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
+async fn serve_rpc(
+    ctx: Arc<Ctx>,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<()> {
     // The stream we announce on; retried until NATS answers (it may start after us).
     loop {
         match ensure_stream(&ctx.brokers.js, &ctx.brokers.topo, StreamKind::Instances).await {
@@ -126,7 +131,9 @@ async fn serve_rpc(ctx: Arc<Ctx>, shutdown: CancellationToken, grace: Duration) 
             _ = shutdown.cancelled() => break,
             m = sub.next() => match m { Some(m) => m, None => break },
         };
-        let Ok(permit) = limit.clone().acquire_owned().await else { break };
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            break;
+        };
         let ctx = ctx.clone();
         tracker.spawn(async move {
             let _permit = permit;
@@ -150,11 +157,18 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
     let req: ProvisioningRequest = match serde_json::from_slice(payload) {
         Ok(r) => r,
         Err(e) => {
-            return RpcReply::Error(error::ProvisionError::Internal(format!("unreadable request: {e}")).to_rpc())
+            return RpcReply::Error(
+                error::ProvisionError::Internal(format!("unreadable request: {e}")).to_rpc(),
+            )
         }
     };
     match req {
-        ProvisioningRequest::CreateV1 { user_id, org_id, request_id, body } => {
+        ProvisioningRequest::CreateV1 {
+            user_id,
+            org_id,
+            request_id,
+            body,
+        } => {
             let body = body.as_object().cloned().unwrap_or_default();
             let result = create::create(ctx, user_id, org_id, &body).await;
             let outcome = if result.is_ok() { "ok" } else { "error" };
@@ -162,7 +176,9 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
             match result {
                 Ok(v) => RpcReply::Ok(v),
                 Err(e) => {
-                    if let error::ProvisionError::Internal(cause) | error::ProvisionError::Unavailable(cause) = &e {
+                    if let error::ProvisionError::Internal(cause)
+                    | error::ProvisionError::Unavailable(cause) = &e
+                    {
                         tracing::error!(%request_id, %cause, "create failed");
                     } else {
                         tracing::info!(%request_id, error = %e, "create refused");

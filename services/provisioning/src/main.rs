@@ -4,8 +4,10 @@ use herald_provisioning::{App, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    herald_core::process::run_service("herald-provisioning", Config::from_env, |config, shutdown| async move {
-        App::build(config).await?.run(shutdown).await
-    })
+    herald_core::process::run_service(
+        "herald-provisioning",
+        Config::from_env,
+        |config, shutdown| async move { App::build(config).await?.run(shutdown).await },
+    )
     .await
 }

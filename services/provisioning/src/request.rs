@@ -24,27 +24,37 @@ pub struct InstanceRequest {
 
 impl InstanceRequest {
     pub fn config_str(&self, key: &str) -> Option<&str> {
-        self.configuration.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+        self.configuration
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     }
 }
 
+/// A value that should be a boolean and is not.
+#[derive(Debug)]
+pub struct NotABoolean;
+
 /// Reads a boolean given as `true` or `"true"`.
-pub fn flag(v: Option<&Value>) -> Result<Option<bool>, ()> {
+pub fn flag(v: Option<&Value>) -> Result<Option<bool>, NotABoolean> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),
             "false" | "" => Ok(Some(false)),
-            _ => Err(()),
+            _ => Err(NotABoolean),
         },
-        Some(_) => Err(()),
+        Some(_) => Err(NotABoolean),
     }
 }
 
 fn is_absolute_http(raw: &str) -> bool {
     url::Url::parse(raw)
-        .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
+        .map(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        })
         .unwrap_or(false)
 }
 
@@ -67,15 +77,28 @@ pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionErro
     }
     match body.get("configuration") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => configuration.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
-        Some(_) => return Err(ProvisionError::Invalid("configuration must be a JSON object".into())),
+        Some(Value::Object(m)) => {
+            configuration.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())))
+        }
+        Some(_) => {
+            return Err(ProvisionError::Invalid(
+                "configuration must be a JSON object".into(),
+            ))
+        }
     }
     for (k, v) in configuration.iter_mut() {
-        if matches!(v, Value::Number(_) | Value::Bool(_)) && !k.starts_with("event.notification.enabled") {
+        if matches!(v, Value::Number(_) | Value::Bool(_))
+            && !k.starts_with("event.notification.enabled")
+        {
             *v = Value::String(v.to_string());
         }
-        if !matches!(v, Value::String(_) | Value::Bool(_) | Value::Null | Value::Object(_)) {
-            return Err(ProvisionError::Invalid(format!("configuration entry {k} must be a string")));
+        if !matches!(
+            v,
+            Value::String(_) | Value::Bool(_) | Value::Null | Value::Object(_)
+        ) {
+            return Err(ProvisionError::Invalid(format!(
+                "configuration entry {k} must be a string"
+            )));
         }
     }
 
@@ -97,9 +120,14 @@ pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionErro
     }
 
     let events_enabled = flag(configuration.get("event.notification.enabled"))
-        .map_err(|_| ProvisionError::Invalid("event.notification.enabled must be true or false".into()))?
+        .map_err(|_| {
+            ProvisionError::Invalid("event.notification.enabled must be true or false".into())
+        })?
         .unwrap_or(false);
-    configuration.insert("event.notification.enabled".into(), Value::Bool(events_enabled));
+    configuration.insert(
+        "event.notification.enabled".into(),
+        Value::Bool(events_enabled),
+    );
     if let Some(Value::String(url)) = configuration.get("event.notification.callback.url") {
         if !url.trim().is_empty() && !is_absolute_http(url.trim()) {
             return Err(ProvisionError::Invalid(
@@ -110,10 +138,14 @@ pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionErro
     let has_callback = matches!(configuration.get("event.notification.callback.url"), Some(Value::String(s)) if !s.trim().is_empty());
     if events_enabled && !has_callback {
         return Err(ProvisionError::Invalid(
-            "Missing required configuration: event.notification.callback.url (events are enabled)".into(),
+            "Missing required configuration: event.notification.callback.url (events are enabled)"
+                .into(),
         ));
     }
-    if let Some(vendor) = configuration.get("event.vendor.type").and_then(Value::as_str) {
+    if let Some(vendor) = configuration
+        .get("event.vendor.type")
+        .and_then(Value::as_str)
+    {
         let ok = match vendor {
             "webhook" | "webhooks" => element.events.webhooks,
             "polling" => element.events.polling,
@@ -140,7 +172,9 @@ pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionErro
         .filter(|c| !c.is_empty())
         .map(str::to_string);
     if element.type_oauth && code.is_none() {
-        return Err(ProvisionError::Invalid("Missing required field: providerData.code".into()));
+        return Err(ProvisionError::Invalid(
+            "Missing required field: providerData.code".into(),
+        ));
     }
     let name = body
         .get("name")
@@ -156,7 +190,11 @@ pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionErro
             .map(|t| t.as_str().map(str::to_string))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| ProvisionError::Invalid("tags must be an array of strings".into()))?,
-        Some(_) => return Err(ProvisionError::Invalid("tags must be an array of strings".into())),
+        Some(_) => {
+            return Err(ProvisionError::Invalid(
+                "tags must be an array of strings".into(),
+            ))
+        }
     };
     Ok(InstanceRequest {
         element,
@@ -179,8 +217,10 @@ mod tests {
 
     #[test]
     fn names_every_missing_entry() {
-        let err = parse(&obj(json!({"element": {"key": "dropbox"}, "providerData": {"code": "c"}})))
-            .expect_err("missing");
+        let err = parse(&obj(
+            json!({"element": {"key": "dropbox"}, "providerData": {"code": "c"}}),
+        ))
+        .expect_err("missing");
         assert_eq!(
             err.to_string(),
             "Missing required configuration: oauth.api.key, oauth.api.secret, oauth.callback.url"
@@ -207,7 +247,10 @@ mod tests {
         let base = json!({"element": {"key": "dropbox"}, "providerData": {"code": "c"},
             "configuration": {"oauth.api.key": "k", "oauth.api.secret": "s", "oauth.callback.url": "u",
             "event.notification.enabled": true, "event.notification.callback.url": "/relative"}});
-        assert!(parse(&obj(base)).expect_err("bad").to_string().contains("event.notification.callback.url"));
+        assert!(parse(&obj(base))
+            .expect_err("bad")
+            .to_string()
+            .contains("event.notification.callback.url"));
         let unknown = parse(&obj(json!({"element": {"key": "nope"}}))).expect_err("unknown");
         assert!(matches!(unknown, ProvisionError::UnknownElement(_)));
     }

@@ -63,8 +63,8 @@ impl Brokers {
             .set_response_timeout(Some(Duration::from_secs(3)))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let redis =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(BrokerError::RedisUrl)?;
+        let redis = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(BrokerError::RedisUrl)?;
         Ok(Self {
             nats,
             js,

@@ -195,7 +195,13 @@ mod tests {
         let t = Topology::new("t-1");
         assert_eq!(t.stream_name(StreamKind::Events), "T-1_HERALD_EVENTS");
         assert_eq!(t.events(5), "t-1.herald.v1.events.5");
-        assert_eq!(t.stream_subjects(StreamKind::Webhooks), "t-1.herald.v1.webhooks.>");
-        assert_eq!(Topology::new("").rpc_provisioning("create"), "herald.v1.rpc.provisioning.create");
+        assert_eq!(
+            t.stream_subjects(StreamKind::Webhooks),
+            "t-1.herald.v1.webhooks.>"
+        );
+        assert_eq!(
+            Topology::new("").rpc_provisioning("create"),
+            "herald.v1.rpc.provisioning.create"
+        );
     }
 }

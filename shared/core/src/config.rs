@@ -60,10 +60,7 @@ impl Env {
 
     /// The value, `None` when unset or blank.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .get(key)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     pub fn string(&self, key: &str, default: &str) -> String {
@@ -114,7 +111,10 @@ impl Env {
         let url = url::Url::parse(raw)
             .map_err(|e| ConfigError::new(key, format!("{raw:?} is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(ConfigError::new(key, format!("{raw:?} must be http(s)://host…")));
+            return Err(ConfigError::new(
+                key,
+                format!("{raw:?} must be http(s)://host…"),
+            ));
         }
         Ok(raw.trim_end_matches('/').to_string())
     }
@@ -185,7 +185,7 @@ pub fn parse_schedule(var: &str, raw: &str) -> Result<Vec<Duration>, ConfigError
         let secs: f64 = part
             .parse()
             .map_err(|_| ConfigError::new(var, format!("{part:?} is not a number of seconds")))?;
-        if !secs.is_finite() || secs < 0.0 || secs > 10.0 * 365.0 * 86_400.0 {
+        if !secs.is_finite() || !(0.0..=10.0 * 365.0 * 86_400.0).contains(&secs) {
             return Err(ConfigError::new(var, format!("{part:?} is out of range")));
         }
         out.push(Duration::from_secs_f64(secs));
@@ -210,13 +210,22 @@ mod tests {
     #[test]
     fn bad_values_name_their_variable() {
         let env = Env::from_pairs([("HERALD_OPS_ADDR", "nope"), ("HERALD_SECRET_KEY", "short")]);
-        let err = CommonConfig::from_env(&env, "127.0.0.1:0").err().expect("bad");
+        let err = CommonConfig::from_env(&env, "127.0.0.1:0")
+            .err()
+            .expect("bad");
         assert_eq!(err.var, "HERALD_OPS_ADDR");
         let env = Env::from_pairs([("HERALD_SECRET_KEY", "short")]);
-        let err = CommonConfig::from_env(&env, "127.0.0.1:0").err().expect("bad");
+        let err = CommonConfig::from_env(&env, "127.0.0.1:0")
+            .err()
+            .expect("bad");
         assert_eq!(err.var, "HERALD_SECRET_KEY");
-        let env = Env::from_pairs([("HERALD_PREFIX", "a.b"), ("HERALD_SECRET_KEY", DEV_SECRET_KEY)]);
-        let err = CommonConfig::from_env(&env, "127.0.0.1:0").err().expect("bad");
+        let env = Env::from_pairs([
+            ("HERALD_PREFIX", "a.b"),
+            ("HERALD_SECRET_KEY", DEV_SECRET_KEY),
+        ]);
+        let err = CommonConfig::from_env(&env, "127.0.0.1:0")
+            .err()
+            .expect("bad");
         assert_eq!(err.var, "HERALD_PREFIX");
     }
 }

@@ -48,7 +48,8 @@ impl SecretBox {
         if bytes.len() != 32 {
             return Err(format!("must be 32 bytes, got {}", bytes.len()));
         }
-        let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| "bad key".to_string())?;
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| "bad key".to_string())?;
         Ok(Self { cipher })
     }
 
@@ -118,7 +119,10 @@ mod tests {
         let b = test_box(&"11".repeat(32));
         let sealed = a.seal("provider-token");
         assert!(!sealed.contains("provider-token"));
-        assert_eq!(a.open(&sealed).expect("opens").expose_secret(), "provider-token");
+        assert_eq!(
+            a.open(&sealed).expect("opens").expose_secret(),
+            "provider-token"
+        );
         assert!(matches!(b.open(&sealed), Err(CryptoError::WrongKey)));
         assert!(matches!(a.open("plain"), Err(CryptoError::Malformed)));
         assert_ne!(a.seal("x"), a.seal("x"), "nonces differ");

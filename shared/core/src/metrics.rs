@@ -61,7 +61,10 @@ impl CounterVec {
         *lock(&self.0.values).entry(key(labels)).or_insert(0.0) += v;
     }
     pub fn get(&self, labels: &[&str]) -> f64 {
-        lock(&self.0.values).get(&key(labels)).copied().unwrap_or(0.0)
+        lock(&self.0.values)
+            .get(&key(labels))
+            .copied()
+            .unwrap_or(0.0)
     }
 }
 
@@ -252,7 +255,9 @@ fn labels(names: &[&str], values: &[String], le: Option<&str>) -> String {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -267,7 +272,9 @@ mod tests {
         let text = m.render();
         assert!(text.contains("# TYPE herald_ingest_requests_total counter"));
         assert!(text.contains("herald_ingest_requests_total{element=\"dropbox\",status=\"200\"} 1"));
-        assert!(text.contains("herald_delivery_duration_seconds_bucket{outcome=\"success\",le=\"0.025\"} 1"));
+        assert!(text.contains(
+            "herald_delivery_duration_seconds_bucket{outcome=\"success\",le=\"0.025\"} 1"
+        ));
         assert!(text.contains("herald_delivery_duration_seconds_count{outcome=\"success\"} 1"));
         assert!(text.contains("# TYPE herald_poller_runs_total counter"));
     }

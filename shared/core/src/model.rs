@@ -41,9 +41,15 @@ pub struct RpcError {
 #[serde(tag = "v")]
 pub enum InstanceFact {
     #[serde(rename = "created.1")]
-    CreatedV1 { instance_id: u64, element_key: String },
+    CreatedV1 {
+        instance_id: u64,
+        element_key: String,
+    },
     #[serde(rename = "deleted.1")]
-    DeletedV1 { instance_id: u64, element_key: String },
+    DeletedV1 {
+        instance_id: u64,
+        element_key: String,
+    },
 }
 
 /// A message on the EVENTS stream: one notification to deliver. The notification itself lives

@@ -27,7 +27,11 @@ pub struct OpsServer {
 }
 
 impl OpsServer {
-    pub async fn bind(addr: SocketAddr, brokers: Brokers, metrics: Metrics) -> std::io::Result<Self> {
+    pub async fn bind(
+        addr: SocketAddr,
+        brokers: Brokers,
+        metrics: Metrics,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
@@ -51,8 +55,12 @@ impl OpsServer {
 async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
     let nats = s.brokers.nats_connected();
     let redis = s.brokers.redis_answers().await;
-    s.metrics.broker_up.set(&["nats"], f64::from(u8::from(nats)));
-    s.metrics.broker_up.set(&["redis"], f64::from(u8::from(redis)));
+    s.metrics
+        .broker_up
+        .set(&["nats"], f64::from(u8::from(nats)));
+    s.metrics
+        .broker_up
+        .set(&["redis"], f64::from(u8::from(redis)));
     let body = serde_json::json!({"nats": nats, "redis": redis});
     let status = if nats && redis {
         StatusCode::OK
@@ -64,7 +72,10 @@ async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
 
 async fn render_metrics(State(s): State<OpsState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.metrics.render(),
     )
 }

@@ -64,7 +64,10 @@ pub async fn supervise(
             Err(e) => Some(anyhow::anyhow!("task {name} panicked: {e}")),
         };
         if !shutdown.is_cancelled() {
-            tracing::warn!(task = name, "task ended before shutdown; stopping the others");
+            tracing::warn!(
+                task = name,
+                "task ended before shutdown; stopping the others"
+            );
             shutdown.cancel();
         }
         if let Some(e) = outcome {

@@ -37,12 +37,14 @@ pub fn elements_signature(key: &[u8], body: &[u8]) -> String {
 }
 
 /// The `webhook-signature` value of Standard Webhooks.
-pub fn standard_webhooks_signature(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn standard_webhooks_signature(
+    key: &[u8],
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     let ts = timestamp.to_string();
-    let mac = hmac_sha256(
-        key,
-        &[msg_id.as_bytes(), b".", ts.as_bytes(), b".", body],
-    );
+    let mac = hmac_sha256(key, &[msg_id.as_bytes(), b".", ts.as_bytes(), b".", body]);
     format!("v1,{}", STANDARD.encode(mac))
 }
 

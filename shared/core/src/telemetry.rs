@@ -42,7 +42,10 @@ where
     ) -> fmt::Result {
         let meta = event.metadata();
         let mut map = Map::new();
-        map.insert("timestamp".into(), Value::String(crate::time::now_rfc3339()));
+        map.insert(
+            "timestamp".into(),
+            Value::String(crate::time::now_rfc3339()),
+        );
         map.insert("level".into(), Value::String(meta.level().to_string()));
         map.insert("service".into(), Value::String(self.service.to_string()));
         map.insert("target".into(), Value::String(meta.target().to_string()));
@@ -55,8 +58,10 @@ struct FieldsToJson<'a>(&'a mut Map<String, Value>);
 
 impl Visit for FieldsToJson<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), Value::String(format!("{value:?}")));
+        self.0.insert(
+            field.name().to_string(),
+            Value::String(format!("{value:?}")),
+        );
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         self.0

@@ -55,17 +55,65 @@ const fn entry(
 
 /// Entries every element with events has.
 pub const EVENT_ENTRIES: &[ConfigEntry] = &[
-    entry("event.notification.enabled", "Events Enabled", false, Some("false"), false),
-    entry("event.notification.callback.url", "Event Notification Callback URL", false, None, false),
-    entry("event.notification.signature.key", "Callback Notification Signature Key", false, None, true),
+    entry(
+        "event.notification.enabled",
+        "Events Enabled",
+        false,
+        Some("false"),
+        false,
+    ),
+    entry(
+        "event.notification.callback.url",
+        "Event Notification Callback URL",
+        false,
+        None,
+        false,
+    ),
+    entry(
+        "event.notification.signature.key",
+        "Callback Notification Signature Key",
+        false,
+        None,
+        true,
+    ),
 ];
 
 const DROPBOX_ENTRIES: &[ConfigEntry] = &[
-    entry("oauth.api.key", "OAuth API Key (App key)", true, None, false),
-    entry("oauth.api.secret", "OAuth API Secret (App secret)", true, None, true),
-    entry("oauth.callback.url", "OAuth Callback URL", true, None, false),
-    entry("event.vendor.type", "Event Type", false, Some("webhook"), false),
-    entry("document.tagging", "Document Tagging", false, Some("false"), false),
+    entry(
+        "oauth.api.key",
+        "OAuth API Key (App key)",
+        true,
+        None,
+        false,
+    ),
+    entry(
+        "oauth.api.secret",
+        "OAuth API Secret (App secret)",
+        true,
+        None,
+        true,
+    ),
+    entry(
+        "oauth.callback.url",
+        "OAuth Callback URL",
+        true,
+        None,
+        false,
+    ),
+    entry(
+        "event.vendor.type",
+        "Event Type",
+        false,
+        Some("webhook"),
+        false,
+    ),
+    entry(
+        "document.tagging",
+        "Document Tagging",
+        false,
+        Some("false"),
+        false,
+    ),
 ];
 
 static CATALOG: &[ElementDef] = &[ElementDef {

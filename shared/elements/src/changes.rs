@@ -45,7 +45,9 @@ pub async fn start(
                 seen: dropbox::changes::seen_of(&entries),
             })
         }
-        other => Err(ElementError::Unsupported(format!("{other} has no change feed"))),
+        other => Err(ElementError::Unsupported(format!(
+            "{other} has no change feed"
+        ))),
     }
 }
 
@@ -66,7 +68,9 @@ pub async fn fetch(
             }
             Err(e) => Err(e),
         },
-        other => Err(ElementError::Unsupported(format!("{other} has no change feed"))),
+        other => Err(ElementError::Unsupported(format!(
+            "{other} has no change feed"
+        ))),
     }
 }
 

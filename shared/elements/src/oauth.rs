@@ -40,7 +40,11 @@ pub fn authorize_url(
 ) -> Result<String, ElementError> {
     let base = match def.key {
         "dropbox" => format!("{}/oauth2/authorize", urls.auth),
-        other => return Err(ElementError::Unsupported(format!("{other} has no OAuth flow"))),
+        other => {
+            return Err(ElementError::Unsupported(format!(
+                "{other} has no OAuth flow"
+            )))
+        }
     };
     let mut url = url::Url::parse(&base).map_err(|e| ElementError::Invalid(e.to_string()))?;
     {

@@ -25,7 +25,11 @@ fn defaults(key: &str) -> (&'static str, &'static str, &'static str) {
             "https://www.dropbox.com",
             "https://content.dropboxapi.com",
         ),
-        _ => ("https://invalid.example", "https://invalid.example", "https://invalid.example"),
+        _ => (
+            "https://invalid.example",
+            "https://invalid.example",
+            "https://invalid.example",
+        ),
     }
 }
 
@@ -43,7 +47,11 @@ impl ElementUrls {
             let overridden = env.get(&api_var).is_some();
             let api = env.base_url(&api_var, api)?;
             let auth = env.base_url(&format!("HERALD_ELEMENT_{upper}_AUTH_URL"), auth)?;
-            let content = if overridden { api.clone() } else { content.to_string() };
+            let content = if overridden {
+                api.clone()
+            } else {
+                content.to_string()
+            };
             map.insert(def.key, ProviderUrls { api, auth, content });
         }
         Ok(Self(map))

@@ -26,23 +26,44 @@ async fn a_failing_callback_is_retried_across_a_delivery_restart_until_notified(
     w.stack.stop("delivery").await;
     let delivery = w.stack.start_delivery().await;
     w.stack.services.push(("delivery", delivery));
-    let rec: Value = until("NOTIFIED after retries", Duration::from_secs(20), || async {
-        let (_, v) = get_json(&w, &format!("/instances/{id}/events")).await;
-        match v.as_array() {
-            Some(a) if a.len() == 1 && a[0]["status"] == "NOTIFIED" => Ok(a[0].clone()),
-            _ => Err(v.to_string()),
-        }
-    })
+    let rec: Value = until(
+        "NOTIFIED after retries",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = get_json(&w, &format!("/instances/{id}/events")).await;
+            match v.as_array() {
+                Some(a) if a.len() == 1 && a[0]["status"] == "NOTIFIED" => Ok(a[0].clone()),
+                _ => Err(v.to_string()),
+            }
+        },
+    )
     .await;
     assert_eq!(rec["attempts"], 3);
     let got = w.receiver.received();
     assert_eq!(got.len(), 3);
-    let ids: Vec<_> = got.iter().map(|r| r.header("elements-webhook-id")).collect();
-    assert!(ids.iter().all(|i| i == &ids[0]), "the id is stable across retries");
-    assert!(got.iter().all(|r| r.body == got[0].body), "the body is the same");
+    let ids: Vec<_> = got
+        .iter()
+        .map(|r| r.header("elements-webhook-id"))
+        .collect();
+    assert!(
+        ids.iter().all(|i| i == &ids[0]),
+        "the id is stable across retries"
+    );
+    assert!(
+        got.iter().all(|r| r.body == got[0].body),
+        "the body is the same"
+    );
     let (_, one) = get_json(&w, &format!("/instances/events/{}", rec["id"])).await;
-    let codes: Vec<Value> = one["deliveryAttempts"].as_array().expect("attempts").iter().map(|a| a["statusCode"].clone()).collect();
-    assert_eq!(codes, vec![Value::from(503), Value::from(500), Value::from(200)]);
+    let codes: Vec<Value> = one["deliveryAttempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| a["statusCode"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![Value::from(503), Value::from(500), Value::from(200)]
+    );
     w.stack.shutdown().await;
 }
 
@@ -54,7 +75,7 @@ async fn a_callback_that_never_succeeds_ends_failed_with_every_attempt_recorded(
     w.receiver.script(&[500, 500, 500, 500, 500]);
     w.dropbox.upload_external("/never.txt");
     let rec: Value = until("FAILED", Duration::from_secs(20), || async {
-        let (_, v) = get_json(&w, &format!("/instances/events?status=FAILED")).await;
+        let (_, v) = get_json(&w, "/instances/events?status=FAILED").await;
         match v.as_array() {
             Some(a) if a.len() == 1 => Ok(a[0].clone()),
             _ => Err(v.to_string()),
@@ -64,7 +85,9 @@ async fn a_callback_that_never_succeeds_ends_failed_with_every_attempt_recorded(
     assert_eq!(rec["instanceId"], id);
     // Schedule "0.2,0.4,0.8": four attempts in all.
     assert_eq!(rec["attempts"], 4);
-    assert!(rec["failureReason"].as_str().is_some_and(|r| r.contains("4 attempts")));
+    assert!(rec["failureReason"]
+        .as_str()
+        .is_some_and(|r| r.contains("4 attempts")));
     assert_eq!(rec["nextAttempt"], Value::Null);
     let (st, _) = get_json(&w, "/instances/events?from=yesterday").await;
     assert_eq!(st, 400);

@@ -27,7 +27,11 @@ pub async fn create_test_world() -> World {
     .await;
     dropbox.set_webhook_url(&stack.ingest_url("dropbox")).await;
     let receiver = Receiver::start().await;
-    World { stack, dropbox, receiver }
+    World {
+        stack,
+        dropbox,
+        receiver,
+    }
 }
 
 /// Steps 1 and 2 of the guide: the OAuth URL, followed at the fake, yields a code.
@@ -54,7 +58,10 @@ pub async fn create_test_code(w: &World) -> String {
         .await
         .expect("authorize");
     assert_eq!(resp.status(), 302);
-    let location = resp.headers()["location"].to_str().expect("location").to_string();
+    let location = resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
     let url = url::Url::parse(&location).expect("redirect");
     url.query_pairs()
         .find(|(k, _)| k == "code")

@@ -10,30 +10,74 @@ async fn secrets_are_checked_and_other_users_see_nothing() {
     let inst = create_test_instance(&w).await;
     let id = inst["id"].as_u64().expect("id");
     let get = |auth: String| {
-        let req = w.stack.http.get(w.stack.api(&format!("/instances/{id}"))).header("Authorization", auth);
+        let req = w
+            .stack
+            .http
+            .get(w.stack.api(&format!("/instances/{id}")))
+            .header("Authorization", auth);
         async move { req.send().await.expect("get").status().as_u16() }
     };
     let s = &w.stack;
-    assert_eq!(get(format!("  Organization {} ,  User   {} ", s.org_secret, s.user_secret)).await, 200);
-    assert_eq!(get(format!("User wrong, Organization {}", s.org_secret)).await, 401);
-    assert_eq!(get(format!("User {}, Organization wrong", s.user_secret)).await, 401);
+    assert_eq!(
+        get(format!(
+            "  Organization {} ,  User   {} ",
+            s.org_secret, s.user_secret
+        ))
+        .await,
+        200
+    );
+    assert_eq!(
+        get(format!("User wrong, Organization {}", s.org_secret)).await,
+        401
+    );
+    assert_eq!(
+        get(format!("User {}, Organization wrong", s.user_secret)).await,
+        401
+    );
     assert_eq!(get(String::new()).await, 401);
     let (other_org, other_user) = s.create_tenant("Other", "x@other.test").await;
-    assert_eq!(get(format!("User {other_user}, Organization {other_org}")).await, 404);
+    assert_eq!(
+        get(format!("User {other_user}, Organization {other_org}")).await,
+        404
+    );
     // A user of one org with another org's secret is refused.
-    assert_eq!(get(format!("User {other_user}, Organization {}", s.org_secret)).await, 401);
+    assert_eq!(
+        get(format!("User {other_user}, Organization {}", s.org_secret)).await,
+        401
+    );
 
     // Only hashes are stored: no secret appears in Redis.
     let client = redis::Client::open(s.redis.url()).expect("redis");
-    let mut conn = client.get_multiplexed_async_connection().await.expect("conn");
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.expect("keys");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .expect("keys");
     let mut dump = String::new();
     for k in keys {
-        let t: String = redis::cmd("TYPE").arg(&k).query_async(&mut conn).await.expect("type");
+        let t: String = redis::cmd("TYPE")
+            .arg(&k)
+            .query_async(&mut conn)
+            .await
+            .expect("type");
         let v: Value = match t.as_str() {
-            "string" => Value::String(redis::cmd("GET").arg(&k).query_async(&mut conn).await.unwrap_or_default()),
+            "string" => Value::String(
+                redis::cmd("GET")
+                    .arg(&k)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap_or_default(),
+            ),
             "hash" => {
-                let m: Vec<String> = redis::cmd("HGETALL").arg(&k).query_async(&mut conn).await.unwrap_or_default();
+                let m: Vec<String> = redis::cmd("HGETALL")
+                    .arg(&k)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap_or_default();
                 Value::from(m)
             }
             _ => Value::Null,
@@ -41,8 +85,18 @@ async fn secrets_are_checked_and_other_users_see_nothing() {
         dump.push_str(&k);
         dump.push_str(&v.to_string());
     }
-    for secret in [&s.user_secret, &s.org_secret, &other_user, &inst["token"].as_str().unwrap_or("x").to_string(), &CLIENT_SECRET.to_string(), &SIGNATURE_KEY.to_string()] {
-        assert!(!dump.contains(secret.as_str()), "a secret is stored in plain text");
+    for secret in [
+        &s.user_secret,
+        &s.org_secret,
+        &other_user,
+        &inst["token"].as_str().unwrap_or("x").to_string(),
+        &CLIENT_SECRET.to_string(),
+        &SIGNATURE_KEY.to_string(),
+    ] {
+        assert!(
+            !dump.contains(secret.as_str()),
+            "a secret is stored in plain text"
+        );
     }
     w.stack.shutdown().await;
 }
@@ -60,17 +114,29 @@ async fn instance_creation_errors_are_clear_and_leave_nothing() {
             .body(body);
         async move {
             let r = req.send().await.expect("post");
-            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let (st, v) = post(r#"{"element":{"key":"dropbox"},"providerData":{"code":"x"},"configuration":{"oauth.api.key":"k"}}"#.into()).await;
     assert_eq!(st, 400);
-    assert_eq!(v["message"], "Missing required configuration: oauth.api.secret, oauth.callback.url");
+    assert_eq!(
+        v["message"],
+        "Missing required configuration: oauth.api.secret, oauth.callback.url"
+    );
     assert!(v["requestId"].is_string());
     let bad_code = dropbox_instance_body("not-a-code", &w.receiver.url).to_string();
     let (st, v) = post(bad_code).await;
     assert_eq!(st, 400);
-    assert!(v["message"].as_str().unwrap_or("").contains("code doesn't exist"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("code doesn't exist"),
+        "{v}"
+    );
     let (st, _) = post(r#"{"element":{"key":"nosuch"}}"#.into()).await;
     assert_eq!(st, 404);
     let (st, _) = post("{not json".into()).await;

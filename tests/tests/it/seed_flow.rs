@@ -38,7 +38,10 @@ async fn the_seed_flow_delivers_a_signed_notification_for_a_created_folder() {
     assert_eq!(inst["disabled"], false);
     assert_eq!(inst["eventsEnabled"], true);
     assert_eq!(inst["configuration"]["oauth.api.secret"], "********");
-    assert_eq!(inst["configuration"]["event.notification.signature.key"], "********");
+    assert_eq!(
+        inst["configuration"]["event.notification.signature.key"],
+        "********"
+    );
 
     // Step 4: the folder at the fake Dropbox, through the hub.
     let token = inst["token"].as_str().expect("token");
@@ -58,10 +61,18 @@ async fn the_seed_flow_delivers_a_signed_notification_for_a_created_folder() {
     assert!(w.dropbox.paths().contains(&"/TestFolderCreate".to_string()));
 
     // Steps 5–7: Dropbox notifies, Herald fetches the change and calls back, signed.
-    let got = until("the folder's notification", Duration::from_secs(20), || async {
-        let got = w.receiver.received();
-        if got.is_empty() { Err("nothing yet".into()) } else { Ok(got) }
-    })
+    let got = until(
+        "the folder's notification",
+        Duration::from_secs(20),
+        || async {
+            let got = w.receiver.received();
+            if got.is_empty() {
+                Err("nothing yet".into())
+            } else {
+                Ok(got)
+            }
+        },
+    )
     .await;
     let n = &got[0];
     let body = n.json();
@@ -72,21 +83,35 @@ async fn the_seed_flow_delivers_a_signed_notification_for_a_created_folder() {
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!(e["path"], "/testfoldercreate");
-    assert_eq!(e["metadata"], json!({"path": "/TestFolderCreate", "name": "TestFolderCreate", "type": "folder"}));
+    assert_eq!(
+        e["metadata"],
+        json!({"path": "/TestFolderCreate", "name": "TestFolderCreate", "type": "folder"})
+    );
     assert_eq!(e["eventType"], "CREATED");
     assert_eq!(e["objectType"], "folder");
     assert_eq!(e["elementKey"], "dropbox");
-    assert!(e["objectId"].as_str().is_some_and(|id| id.starts_with("id:")));
+    assert!(e["objectId"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("id:")));
 
-    let id = n.header("elements-webhook-id").expect("Elements-Webhook-Id");
+    let id = n
+        .header("elements-webhook-id")
+        .expect("Elements-Webhook-Id");
     assert_eq!(n.header("webhook-id").as_deref(), Some(id.as_str()));
     assert_eq!(
         n.header("elements-webhook-signature").as_deref(),
         Some(elements_signature(SIGNATURE_KEY.as_bytes(), &n.body).as_str())
     );
-    let ts: i64 = n.header("webhook-timestamp").expect("ts").parse().expect("number");
+    let ts: i64 = n
+        .header("webhook-timestamp")
+        .expect("ts")
+        .parse()
+        .expect("number");
     // A Standard Webhooks receiver configured with whsec_ + base64(key) verifies it.
-    let whsec = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(SIGNATURE_KEY));
+    let whsec = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(SIGNATURE_KEY)
+    );
     let key = base64::engine::general_purpose::STANDARD
         .decode(whsec.trim_start_matches("whsec_"))
         .expect("b64");
@@ -97,13 +122,17 @@ async fn the_seed_flow_delivers_a_signed_notification_for_a_created_folder() {
 
     // The events API shows it NOTIFIED with its attempt.
     let inst_id = inst["id"].as_u64().expect("id");
-    let listed = until("NOTIFIED in the events API", Duration::from_secs(10), || async {
-        let (_, v) = get_json(&w, &format!("/instances/{inst_id}/events")).await;
-        match v.as_array() {
-            Some(a) if a.len() == 1 && a[0]["status"] == "NOTIFIED" => Ok(a[0].clone()),
-            _ => Err(v.to_string()),
-        }
-    })
+    let listed = until(
+        "NOTIFIED in the events API",
+        Duration::from_secs(10),
+        || async {
+            let (_, v) = get_json(&w, &format!("/instances/{inst_id}/events")).await;
+            match v.as_array() {
+                Some(a) if a.len() == 1 && a[0]["status"] == "NOTIFIED" => Ok(a[0].clone()),
+                _ => Err(v.to_string()),
+            }
+        },
+    )
     .await;
     assert_eq!(listed["id"], body["eventId"]);
     assert_eq!(listed["attempts"], 1);
@@ -121,7 +150,8 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
     create_test_instance(&w).await;
     // More changes than one page of the fake's list_folder/continue (3).
     for i in 0..5 {
-        w.dropbox.upload_external(&format!("/Shared/report-{i}.txt"));
+        w.dropbox
+            .upload_external(&format!("/Shared/report-{i}.txt"));
     }
     w.dropbox.upload_external("/Shared/report-0.txt");
     let all = until("six file events", Duration::from_secs(20), || async {
@@ -129,14 +159,28 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
             .receiver
             .received()
             .iter()
-            .flat_map(|r| r.json()["response"]["events"].as_array().cloned().unwrap_or_default())
+            .flat_map(|r| {
+                r.json()["response"]["events"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
-        if events.len() >= 6 { Ok(events) } else { Err(format!("{} events", events.len())) }
+        if events.len() >= 6 {
+            Ok(events)
+        } else {
+            Err(format!("{} events", events.len()))
+        }
     })
     .await;
     let mut kinds: Vec<(String, String)> = all
         .iter()
-        .map(|e| (e["path"].as_str().unwrap_or("").to_string(), e["eventType"].as_str().unwrap_or("").to_string()))
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap_or("").to_string(),
+                e["eventType"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     kinds.sort();
     assert_eq!(kinds.len(), 6);
@@ -146,28 +190,50 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
     // The same notification again: the cursor makes it a no-op.
     let before = w.dropbox.webhook_attempts().len();
     w.dropbox.renotify();
-    until("the repeated notification accepted", Duration::from_secs(10), || async {
-        let a = w.dropbox.webhook_attempts();
-        if a.len() > before && a.last() == Some(&200) { Ok(()) } else { Err(format!("{a:?}")) }
-    })
+    until(
+        "the repeated notification accepted",
+        Duration::from_secs(10),
+        || async {
+            let a = w.dropbox.webhook_attempts();
+            if a.len() > before && a.last() == Some(&200) {
+                Ok(())
+            } else {
+                Err(format!("{a:?}"))
+            }
+        },
+    )
     .await;
     // Wait for the normalizer to have consumed it (WEBHOOKS is a work queue: empty when done).
-    let js = async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
+    let js =
+        async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
     let topo = herald_core::bus::Topology::new(&w.stack.prefix);
-    until("the webhooks queue drained", Duration::from_secs(10), || async {
-        let mut s = js
-            .get_stream(topo.stream_name(herald_core::bus::StreamKind::Webhooks))
-            .await
-            .map_err(|e| e.to_string())?;
-        let info = s.info().await.map_err(|e| e.to_string())?;
-        if info.state.messages == 0 { Ok(()) } else { Err(format!("{} queued", info.state.messages)) }
-    })
+    until(
+        "the webhooks queue drained",
+        Duration::from_secs(10),
+        || async {
+            let mut s = js
+                .get_stream(topo.stream_name(herald_core::bus::StreamKind::Webhooks))
+                .await
+                .map_err(|e| e.to_string())?;
+            let info = s.info().await.map_err(|e| e.to_string())?;
+            if info.state.messages == 0 {
+                Ok(())
+            } else {
+                Err(format!("{} queued", info.state.messages))
+            }
+        },
+    )
     .await;
     let events: usize = w
         .receiver
         .received()
         .iter()
-        .map(|r| r.json()["response"]["events"].as_array().map(Vec::len).unwrap_or(0))
+        .map(|r| {
+            r.json()["response"]["events"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0)
+        })
         .sum();
     assert_eq!(events, 6, "no duplicate events");
     w.stack.shutdown().await;
@@ -178,13 +244,21 @@ async fn ingest_answers_the_challenge_and_refuses_bad_signatures() {
     let w = create_test_world().await;
     create_test_instance(&w).await;
     let url = w.stack.ingest_url("dropbox");
-    let resp = w.stack.http.get(format!("{url}?challenge=abc123")).send().await.expect("get");
+    let resp = w
+        .stack
+        .http
+        .get(format!("{url}?challenge=abc123"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/plain");
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.text().await.expect("text"), "abc123");
 
-    let body = json!({"list_folder": {"accounts": [w.dropbox.account_id()]}, "delta": {"users": [1]}}).to_string();
+    let body =
+        json!({"list_folder": {"accounts": [w.dropbox.account_id()]}, "delta": {"users": [1]}})
+            .to_string();
     for sig in [None, Some("00".repeat(32))] {
         let mut req = w.stack.http.post(&url).body(body.clone());
         if let Some(sig) = sig {
@@ -196,14 +270,26 @@ async fn ingest_answers_the_challenge_and_refuses_bad_signatures() {
         let v: Value = resp.json().await.expect("json");
         assert_eq!(v["code"], "bad_signature");
     }
-    let js = async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
+    let js =
+        async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
     let topo = herald_core::bus::Topology::new(&w.stack.prefix);
     let mut s = js
         .get_stream(topo.stream_name(herald_core::bus::StreamKind::Webhooks))
         .await
         .expect("stream");
-    assert_eq!(s.info().await.expect("info").state.last_sequence, 0, "nothing was stored");
-    let resp = w.stack.http.post(w.stack.ingest_url("nosuch")).body("{}").send().await.expect("post");
+    assert_eq!(
+        s.info().await.expect("info").state.last_sequence,
+        0,
+        "nothing was stored"
+    );
+    let resp = w
+        .stack
+        .http
+        .post(w.stack.ingest_url("nosuch"))
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status(), 404);
     w.stack.shutdown().await;
 }

@@ -48,7 +48,8 @@ pub async fn create_org(
         return Err(ApiError::BadRequest("name must not be empty".into()));
     }
     let mut conn = state.brokers.redis.clone();
-    let (org, secret) = identity::create_org(&mut conn, &state.brokers.keys, req.name.trim()).await?;
+    let (org, secret) =
+        identity::create_org(&mut conn, &state.brokers.keys, req.name.trim()).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": org.id, "name": org.name, "secret": secret})),
@@ -77,17 +78,28 @@ pub async fn create_user(
         .map_err(|_| ApiError::NotFound(format!("No organization {org_id}")))?;
     let req: NewUser = body(&raw)?;
     if !req.email.contains('@') {
-        return Err(ApiError::BadRequest("email must be an email address".into()));
+        return Err(ApiError::BadRequest(
+            "email must be an email address".into(),
+        ));
     }
     let mut conn = state.brokers.redis.clone();
     let keys = &state.brokers.keys;
     if !identity::org_exists(&mut conn, keys, org_id).await? {
         return Err(ApiError::NotFound(format!("No organization {org_id}")));
     }
-    let (user, secret) =
-        identity::create_user(&mut conn, keys, org_id, &req.email, &req.first_name, &req.last_name).await?;
+    let (user, secret) = identity::create_user(
+        &mut conn,
+        keys,
+        org_id,
+        &req.email,
+        &req.first_name,
+        &req.last_name,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": user.id, "email": user.email, "secret": secret, "organizationId": org_id})),
+        Json(
+            json!({"id": user.id, "email": user.email, "secret": secret, "organizationId": org_id}),
+        ),
     ))
 }

@@ -11,7 +11,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub async fn list() -> Json<Value> {
-    Json(Value::Array(catalog::all().iter().map(|e| e.catalog_json()).collect()))
+    Json(Value::Array(
+        catalog::all().iter().map(|e| e.catalog_json()).collect(),
+    ))
 }
 
 fn element(key: &str) -> Result<&'static catalog::ElementDef, ApiError> {
@@ -30,7 +32,10 @@ pub async fn oauth_url(
 ) -> Result<Json<Value>, ApiError> {
     let def = element(&key)?;
     if !def.type_oauth {
-        return Err(ApiError::BadRequest(format!("{} does not use OAuth", def.key)));
+        return Err(ApiError::BadRequest(format!(
+            "{} does not use OAuth",
+            def.key
+        )));
     }
     let param = |name: &str| q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let missing: Vec<&str> = ["apiKey", "callbackUrl"]

@@ -78,7 +78,11 @@ fn filter(q: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
     })
 }
 
-async fn page(state: &AppState, index: String, q: &HashMap<String, String>) -> Result<Response, ApiError> {
+async fn page(
+    state: &AppState,
+    index: String,
+    q: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
     let f = filter(q)?;
     let mut conn = state.brokers.redis.clone();
     let (items, next) = events::list(&mut conn, &state.brokers.keys, &index, &f).await?;
@@ -88,7 +92,11 @@ async fn page(state: &AppState, index: String, q: &HashMap<String, String>) -> R
             headers.insert(NEXT_PAGE_HEADER, v);
         }
     }
-    Ok((headers, Json(Value::Array(items.iter().map(view).collect()))).into_response())
+    Ok((
+        headers,
+        Json(Value::Array(items.iter().map(view).collect())),
+    )
+        .into_response())
 }
 
 pub async fn list_for_instance(
@@ -124,7 +132,8 @@ pub async fn get_one(
         .ok_or_else(not_found)?;
     let attempts = events::attempts(&mut conn, keys, id).await?;
     let mut v = view(&rec);
-    let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_else(|_| Value::String(s.to_string()));
+    let parse =
+        |s: &str| serde_json::from_str::<Value>(s).unwrap_or_else(|_| Value::String(s.to_string()));
     v["providerData"] = parse(&rec.provider_data);
     v["notifiedData"] = parse(&rec.body);
     v["deliveryAttempts"] = json!(attempts);

@@ -16,7 +16,10 @@ use crate::state::AppState;
 fn access_token(state: &AppState, auth: &InstanceAuth) -> Result<String, ApiError> {
     let inst = &auth.instance;
     if inst.disabled {
-        return Err(ApiError::Conflict(format!("Instance {} is disabled", inst.id)));
+        return Err(ApiError::Conflict(format!(
+            "Instance {} is disabled",
+            inst.id
+        )));
     }
     if !inst.valid {
         return Err(ApiError::Conflict(format!(
@@ -25,11 +28,10 @@ fn access_token(state: &AppState, auth: &InstanceAuth) -> Result<String, ApiErro
             inst.invalid_reason.as_deref().unwrap_or("re-authorize it")
         )));
     }
-    let sealed = inst
-        .provider
-        .access_token
-        .as_deref()
-        .ok_or_else(|| ApiError::Conflict(format!("Instance {} has no provider token", inst.id)))?;
+    let sealed =
+        inst.provider.access_token.as_deref().ok_or_else(|| {
+            ApiError::Conflict(format!("Instance {} has no provider token", inst.id))
+        })?;
     let token = state
         .secret_box
         .open(sealed)
@@ -59,10 +61,10 @@ pub async fn create_folder(
     let path = path_param(&q)?;
     let token = access_token(&state, &auth)?;
     let inst = &auth.instance;
-    let urls = state
-        .urls
-        .get(&inst.element_key)
-        .ok_or_else(|| ApiError::BadRequest(format!("{} has no documents hub", inst.element_key)))?;
-    let folder = documents::create_folder(&state.http, &inst.element_key, urls, &token, &path).await?;
+    let urls = state.urls.get(&inst.element_key).ok_or_else(|| {
+        ApiError::BadRequest(format!("{} has no documents hub", inst.element_key))
+    })?;
+    let folder =
+        documents::create_folder(&state.http, &inst.element_key, urls, &token, &path).await?;
     Ok(Json(folder))
 }

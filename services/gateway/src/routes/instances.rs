@@ -29,14 +29,23 @@ pub async fn create(
     Ok(Json(rpc::call(&state, "create", &req).await?))
 }
 
-pub async fn list(State(state): State<AppState>, auth: PlatformAuth) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+) -> Result<Json<Value>, ApiError> {
     let mut conn = state.brokers.redis.clone();
     let all = instances::list_for_user(&mut conn, &state.brokers.keys, auth.user.id).await?;
-    Ok(Json(Value::Array(all.iter().map(|r| instance_json(r, None)).collect())))
+    Ok(Json(Value::Array(
+        all.iter().map(|r| instance_json(r, None)).collect(),
+    )))
 }
 
 /// The caller's instance, or 404 (also for another user's).
-pub async fn owned(state: &AppState, user_id: u64, raw_id: &str) -> Result<InstanceRecord, ApiError> {
+pub async fn owned(
+    state: &AppState,
+    user_id: u64,
+    raw_id: &str,
+) -> Result<InstanceRecord, ApiError> {
     let not_found = || ApiError::NotFound(format!("No instance {raw_id}"));
     let id: u64 = raw_id.parse().map_err(|_| not_found())?;
     let mut conn = state.brokers.redis.clone();

@@ -23,7 +23,10 @@ pub fn router(state: AppState) -> Router {
         .route("/elements/{key}", get(elements::get_one))
         .route("/elements/{key}/oauth/url", get(elements::oauth_url))
         .route("/admin/organizations", post(admin::create_org))
-        .route("/admin/organizations/{org_id}/users", post(admin::create_user))
+        .route(
+            "/admin/organizations/{org_id}/users",
+            post(admin::create_user),
+        )
         .route("/instances", post(instances::create).get(instances::list))
         .route("/instances/events", get(events::list_for_user))
         .route("/instances/events/{event_id}", get(events::get_one))

@@ -6,7 +6,11 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub async fn call(state: &AppState, op: &str, req: &ProvisioningRequest) -> Result<Value, ApiError> {
+pub async fn call(
+    state: &AppState,
+    op: &str,
+    req: &ProvisioningRequest,
+) -> Result<Value, ApiError> {
     let payload = serde_json::to_vec(req).map_err(|e| ApiError::Internal(e.to_string()))?;
     let subject = state.brokers.topo.rpc_provisioning(op);
     let sent = tokio::time::timeout(
@@ -15,7 +19,11 @@ pub async fn call(state: &AppState, op: &str, req: &ProvisioningRequest) -> Resu
     )
     .await;
     let msg = match sent {
-        Err(_) => return Err(ApiError::Unavailable("Provisioning did not answer in time".into())),
+        Err(_) => {
+            return Err(ApiError::Unavailable(
+                "Provisioning did not answer in time".into(),
+            ))
+        }
         Ok(Err(e)) => {
             return Err(ApiError::Unavailable(format!(
                 "Provisioning is unavailable ({}), try again",
@@ -27,6 +35,8 @@ pub async fn call(state: &AppState, op: &str, req: &ProvisioningRequest) -> Resu
     match serde_json::from_slice::<RpcReply>(&msg.payload) {
         Ok(RpcReply::Ok(v)) => Ok(v),
         Ok(RpcReply::Error(e)) => Err(ApiError::Rpc(e)),
-        Err(e) => Err(ApiError::Internal(format!("unreadable provisioning reply: {e}"))),
+        Err(e) => Err(ApiError::Internal(format!(
+            "unreadable provisioning reply: {e}"
+        ))),
     }
 }

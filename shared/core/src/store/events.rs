@@ -69,7 +69,11 @@ pub async fn create(conn: &mut Conn, keys: &Keys, rec: &EventRecord) -> StoreRes
         .invoke_async(conn)
         .await?;
     let _: () = conn
-        .zadd(keys.instance_events(rec.instance_id), rec.id, rec.event_date_ms)
+        .zadd(
+            keys.instance_events(rec.instance_id),
+            rec.id,
+            rec.event_date_ms,
+        )
         .await?;
     let _: () = conn
         .zadd(keys.user_events(rec.user_id), rec.id, rec.event_date_ms)

@@ -29,11 +29,21 @@ pub async fn create_org(conn: &mut Conn, keys: &Keys, name: &str) -> StoreResult
     let _: () = conn
         .hset_multiple(
             keys.org(id),
-            &[("id", id.to_string()), ("name", name.to_string()), ("secret_hash", hash.clone())],
+            &[
+                ("id", id.to_string()),
+                ("name", name.to_string()),
+                ("secret_hash", hash.clone()),
+            ],
         )
         .await?;
     let _: () = conn.set(keys.org_secret(&hash), id).await?;
-    Ok((Org { id, name: name.to_string() }, secret))
+    Ok((
+        Org {
+            id,
+            name: name.to_string(),
+        },
+        secret,
+    ))
 }
 
 pub async fn org_exists(conn: &mut Conn, keys: &Keys, org_id: u64) -> StoreResult<bool> {
@@ -82,11 +92,19 @@ pub async fn org_by_secret(conn: &mut Conn, keys: &Keys, secret: &str) -> StoreR
 }
 
 /// The user a secret belongs to.
-pub async fn user_by_secret(conn: &mut Conn, keys: &Keys, secret: &str) -> StoreResult<Option<User>> {
+pub async fn user_by_secret(
+    conn: &mut Conn,
+    keys: &Keys,
+    secret: &str,
+) -> StoreResult<Option<User>> {
     let id: Option<u64> = conn.get(keys.user_secret(&secret_hash(secret))).await?;
     let Some(id) = id else { return Ok(None) };
-    let (org_id, email): (Option<u64>, Option<String>) =
-        redis::cmd("HMGET").arg(keys.user(id)).arg("org_id").arg("email").query_async(conn).await?;
+    let (org_id, email): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+        .arg(keys.user(id))
+        .arg("org_id")
+        .arg("email")
+        .query_async(conn)
+        .await?;
     Ok(org_id.map(|org_id| User {
         id,
         org_id,

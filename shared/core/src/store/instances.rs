@@ -28,10 +28,14 @@ pub async fn insert(
     token: &str,
     idx: &InstanceIndexes,
 ) -> StoreResult<()> {
-    let _: () = conn.set(keys.instance_token(&secret_hash(token)), rec.id).await?;
+    let _: () = conn
+        .set(keys.instance_token(&secret_hash(token)), rec.id)
+        .await?;
     let _: () = conn.sadd(keys.user_instances(rec.user_id), rec.id).await?;
     for account in &idx.routes {
-        let _: () = conn.sadd(keys.route(&rec.element_key, account), rec.id).await?;
+        let _: () = conn
+            .sadd(keys.route(&rec.element_key, account), rec.id)
+            .await?;
     }
     if let Some(sealed) = &idx.webhook_secret {
         let _: () = conn
@@ -62,7 +66,11 @@ pub async fn id_by_token(conn: &mut Conn, keys: &Keys, token: &str) -> StoreResu
 }
 
 /// The user's instances, by id.
-pub async fn list_for_user(conn: &mut Conn, keys: &Keys, user_id: u64) -> StoreResult<Vec<InstanceRecord>> {
+pub async fn list_for_user(
+    conn: &mut Conn,
+    keys: &Keys,
+    user_id: u64,
+) -> StoreResult<Vec<InstanceRecord>> {
     let mut ids: Vec<u64> = conn.smembers(keys.user_instances(user_id)).await?;
     ids.sort_unstable();
     let mut out = Vec::with_capacity(ids.len());
@@ -75,25 +83,43 @@ pub async fn list_for_user(conn: &mut Conn, keys: &Keys, user_id: u64) -> StoreR
 }
 
 /// Instances behind a provider account.
-pub async fn routed(conn: &mut Conn, keys: &Keys, element: &str, account: &str) -> StoreResult<Vec<u64>> {
+pub async fn routed(
+    conn: &mut Conn,
+    keys: &Keys,
+    element: &str,
+    account: &str,
+) -> StoreResult<Vec<u64>> {
     let mut ids: Vec<u64> = conn.smembers(keys.route(element, account)).await?;
     ids.sort_unstable();
     Ok(ids)
 }
 
 /// Every sealed webhook signing secret registered for an element.
-pub async fn webhook_secrets(conn: &mut Conn, keys: &Keys, element: &str) -> StoreResult<Vec<String>> {
+pub async fn webhook_secrets(
+    conn: &mut Conn,
+    keys: &Keys,
+    element: &str,
+) -> StoreResult<Vec<String>> {
     Ok(conn.hvals(keys.webhook_secrets(element)).await?)
 }
 
 /// Removes the record first, then its indexes.
-pub async fn delete(conn: &mut Conn, keys: &Keys, rec: &InstanceRecord, routes: &[String]) -> StoreResult<()> {
+pub async fn delete(
+    conn: &mut Conn,
+    keys: &Keys,
+    rec: &InstanceRecord,
+    routes: &[String],
+) -> StoreResult<()> {
     let _: () = conn.del(keys.instance(rec.id)).await?;
     let _: () = conn.srem(keys.user_instances(rec.user_id), rec.id).await?;
     for account in routes {
-        let _: () = conn.srem(keys.route(&rec.element_key, account), rec.id).await?;
+        let _: () = conn
+            .srem(keys.route(&rec.element_key, account), rec.id)
+            .await?;
     }
-    let _: () = conn.hdel(keys.webhook_secrets(&rec.element_key), rec.id).await?;
+    let _: () = conn
+        .hdel(keys.webhook_secrets(&rec.element_key), rec.id)
+        .await?;
     let _: () = conn
         .del(&[keys.sync_state(rec.id), keys.seen(rec.id)])
         .await?;

@@ -50,8 +50,12 @@ pub struct SyncState {
 
 pub async fn load(conn: &mut Conn, keys: &Keys, inst: u64) -> StoreResult<SyncState> {
     let key = keys.sync_state(inst);
-    let (cursor, pending): (Option<String>, Option<String>) =
-        redis::cmd("HMGET").arg(&key).arg("cursor").arg("pending").query_async(conn).await?;
+    let (cursor, pending): (Option<String>, Option<String>) = redis::cmd("HMGET")
+        .arg(&key)
+        .arg("cursor")
+        .arg("pending")
+        .query_async(conn)
+        .await?;
     let pending = pending
         .map(|p| serde_json::from_str(&p).map_err(|e| corrupt(&key, e)))
         .transpose()?;
@@ -67,7 +71,9 @@ pub async fn init(
     seen: &[(String, String)],
 ) -> StoreResult<()> {
     let mut pipe = redis::pipe();
-    pipe.atomic().del(keys.seen(inst)).hset(keys.sync_state(inst), "cursor", cursor);
+    pipe.atomic()
+        .del(keys.seen(inst))
+        .hset(keys.sync_state(inst), "cursor", cursor);
     for chunk in seen.chunks(500) {
         pipe.hset_multiple(keys.seen(inst), chunk);
     }
@@ -75,7 +81,12 @@ pub async fn init(
     Ok(())
 }
 
-pub async fn stage(conn: &mut Conn, keys: &Keys, inst: u64, batch: &PendingBatch) -> StoreResult<()> {
+pub async fn stage(
+    conn: &mut Conn,
+    keys: &Keys,
+    inst: u64,
+    batch: &PendingBatch,
+) -> StoreResult<()> {
     let key = keys.sync_state(inst);
     let json = serde_json::to_string(batch).map_err(|e| corrupt(&key, e))?;
     let _: () = conn.hset(key, "pending", json).await?;
@@ -83,7 +94,12 @@ pub async fn stage(conn: &mut Conn, keys: &Keys, inst: u64, batch: &PendingBatch
 }
 
 /// Moves the cursor past a published batch and applies its seen changes.
-pub async fn commit(conn: &mut Conn, keys: &Keys, inst: u64, batch: &PendingBatch) -> StoreResult<()> {
+pub async fn commit(
+    conn: &mut Conn,
+    keys: &Keys,
+    inst: u64,
+    batch: &PendingBatch,
+) -> StoreResult<()> {
     let mut pipe = redis::pipe();
     pipe.atomic()
         .hset(keys.sync_state(inst), "cursor", &batch.to_cursor)
@@ -99,7 +115,12 @@ pub async fn commit(conn: &mut Conn, keys: &Keys, inst: u64, batch: &PendingBatc
 }
 
 /// Known versions of the given objects.
-pub async fn seen(conn: &mut Conn, keys: &Keys, inst: u64, objects: &[String]) -> StoreResult<HashMap<String, String>> {
+pub async fn seen(
+    conn: &mut Conn,
+    keys: &Keys,
+    inst: u64,
+    objects: &[String],
+) -> StoreResult<HashMap<String, String>> {
     if objects.is_empty() {
         return Ok(HashMap::new());
     }
@@ -145,6 +166,10 @@ pub async fn unlock(conn: &mut Conn, key: &str, holder: &str) -> StoreResult<()>
 }
 
 /// The whole seen map (to reconcile after a cursor reset).
-pub async fn seen_all(conn: &mut Conn, keys: &Keys, inst: u64) -> StoreResult<HashMap<String, String>> {
+pub async fn seen_all(
+    conn: &mut Conn,
+    keys: &Keys,
+    inst: u64,
+) -> StoreResult<HashMap<String, String>> {
     Ok(conn.hgetall(keys.seen(inst)).await?)
 }

@@ -84,7 +84,11 @@ pub async fn rpc(
 fn summary(text: &str) -> String {
     serde_json::from_str::<Value>(text)
         .ok()
-        .and_then(|v| v.get("error_summary").and_then(Value::as_str).map(str::to_string))
+        .and_then(|v| {
+            v.get("error_summary")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| text.chars().take(200).collect())
 }
 
@@ -98,7 +102,14 @@ async fn page_through(
     let mut cursor = first.cursor;
     let mut has_more = first.has_more;
     while has_more {
-        let v = rpc(http, urls, token, "files/list_folder/continue", &json!({ "cursor": cursor })).await?;
+        let v = rpc(
+            http,
+            urls,
+            token,
+            "files/list_folder/continue",
+            &json!({ "cursor": cursor }),
+        )
+        .await?;
         let page: ListPage = parse(v)?;
         entries.extend(page.entries);
         cursor = page.cursor;
@@ -132,7 +143,14 @@ pub async fn changes_since(
     token: &str,
     cursor: &str,
 ) -> Result<(Vec<Entry>, String), ElementError> {
-    let v = rpc(http, urls, token, "files/list_folder/continue", &json!({ "cursor": cursor })).await?;
+    let v = rpc(
+        http,
+        urls,
+        token,
+        "files/list_folder/continue",
+        &json!({ "cursor": cursor }),
+    )
+    .await?;
     page_through(http, urls, token, parse(v)?).await
 }
 

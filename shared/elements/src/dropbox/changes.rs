@@ -72,7 +72,11 @@ pub fn classify(entries: &[Entry], seen: &HashMap<String, String>, now: &str) ->
             }
             tag => {
                 let ty = if tag == "folder" { "folder" } else { "file" };
-                let ev = if known.is_some() { "UPDATED" } else { "CREATED" };
+                let ev = if known.is_some() {
+                    "UPDATED"
+                } else {
+                    "CREATED"
+                };
                 state.insert(key.clone(), Some(version(e)));
                 (ev, ty)
             }
@@ -152,12 +156,21 @@ mod tests {
             entry("deleted", "/old.txt", None),
         ];
         let c = classify(&entries, &seen, "2026-01-01T00:00:00Z");
-        let types: Vec<&str> = c.events.iter().map(|e| e["eventType"].as_str().unwrap_or("")).collect();
-        assert_eq!(types, ["CREATED", "UPDATED", "CREATED", "UPDATED", "DELETED"]);
+        let types: Vec<&str> = c
+            .events
+            .iter()
+            .map(|e| e["eventType"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            types,
+            ["CREATED", "UPDATED", "CREATED", "UPDATED", "DELETED"]
+        );
         assert_eq!(c.events[0]["metadata"]["path"], "/New");
         assert_eq!(c.events[0]["path"], "/new");
         assert_eq!(c.seen_del, vec!["/old.txt".to_string()]);
-        assert!(c.seen_set.contains(&("/a.txt".to_string(), "file:2".to_string())));
+        assert!(c
+            .seen_set
+            .contains(&("/a.txt".to_string(), "file:2".to_string())));
     }
 
     #[test]
@@ -176,7 +189,12 @@ mod tests {
         let got: Vec<(String, String)> = c
             .events
             .iter()
-            .map(|e| (e["path"].as_str().unwrap_or("").into(), e["eventType"].as_str().unwrap_or("").into()))
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap_or("").into(),
+                    e["eventType"].as_str().unwrap_or("").into(),
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -1,0 +1,24 @@
+# Herald's front door. Logic lives in scripts/; `make help` lists the targets.
+.PHONY: help deps build run test lint bench
+
+help: ## list targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+deps: ## install nats-server and redis-server if missing
+	@scripts/deps.sh
+
+build: deps ## build every binary
+	cargo build --workspace --bins
+
+run: deps ## the whole system locally (brokers if needed, five services, demo providers)
+	@scripts/run.sh
+
+test: deps ## everything CI checks: unit and end-to-end tests
+	cargo test --workspace
+
+lint: ## formatting and clippy
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+bench: deps ## load benchmark (not yet: see issue #2 note)
+	@echo "make bench: not implemented yet" >&2; exit 1

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make run`: the whole system on this machine. Uses NATS/Redis at HERALD_NATS_URL /
+# HERALD_REDIS_URL when they answer, else starts its own in .run/. Every HERALD_* variable
+# already set is honoured; unset ones get local defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --workspace --bins
+BIN=${CARGO_TARGET_DIR:-target}/debug
+RUN=.run; mkdir -p "$RUN"
+
+export HERALD_NATS_URL=${HERALD_NATS_URL:-nats://127.0.0.1:4222}
+export HERALD_REDIS_URL=${HERALD_REDIS_URL:-redis://127.0.0.1:6379}
+export HERALD_ADMIN_TOKEN=${HERALD_ADMIN_TOKEN:-local-admin-token}
+export HERALD_ALLOW_DEV_SECRET_KEY=${HERALD_ALLOW_DEV_SECRET_KEY:-true}
+export HERALD_ALLOW_PRIVATE_CALLBACKS=${HERALD_ALLOW_PRIVATE_CALLBACKS:-true}
+export HERALD_PUBLIC_URL=${HERALD_PUBLIC_URL:-http://127.0.0.1:8081}
+if [ -z "${HERALD_ELEMENT_DROPBOX_API_URL:-}" ] && [ -z "${HERALD_ELEMENT_DROPBOX_AUTH_URL:-}" ]; then
+  export HERALD_ELEMENT_DROPBOX_API_URL=http://127.0.0.1:8090 HERALD_ELEMENT_DROPBOX_AUTH_URL=http://127.0.0.1:8090
+  DEMO=1
+fi
+
+hostport() { local u=${1#*://}; u=${u#*@}; echo "${u%%/*}"; }
+answers() { local hp; hp=$(hostport "$1"); (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null; }
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+if ! answers "$HERALD_NATS_URL"; then
+  hp=$(hostport "$HERALD_NATS_URL"); echo "starting nats-server on ${hp##*:}"
+  nats-server -a 127.0.0.1 -p "${hp##*:}" -js -sd "$RUN/nats" >"$RUN/nats.log" 2>&1 & pids+=($!)
+fi
+if ! answers "$HERALD_REDIS_URL"; then
+  hp=$(hostport "$HERALD_REDIS_URL"); echo "starting redis-server on ${hp##*:}"
+  redis-server --port "${hp##*:}" --bind 127.0.0.1 --appendonly yes --dir "$RUN" >"$RUN/redis.log" 2>&1 & pids+=($!)
+fi
+
+# Each service is restarted within a few seconds if it dies.
+supervise() {
+  local name=$1 ops=$2 listen=${3:-}
+  while true; do
+    HERALD_OPS_ADDR=${HERALD_OPS_ADDR_OVERRIDE:-127.0.0.1:$ops} ${listen:+HERALD_LISTEN_ADDR=$listen} \
+      "$BIN/$name" 2>&1 | sed -u "s/^/[$name] /" || true
+    echo "[$name] exited; restarting in 2s"; sleep 2
+  done
+}
+supervise herald-gateway 9180 127.0.0.1:8080 & pids+=($!)
+supervise herald-ingest 9181 127.0.0.1:8081 & pids+=($!)
+supervise herald-provisioning 9182 & pids+=($!)
+supervise herald-poller 9183 & pids+=($!)
+supervise herald-delivery 9184 & pids+=($!)
+if [ -n "${DEMO:-}" ]; then
+  "$BIN/herald-demo" 2>&1 | sed -u 's/^/[demo] /' & pids+=($!)
+fi
+
+until curl -fsS http://127.0.0.1:9180/readyz >/dev/null 2>&1; do sleep 0.5; done
+org=$(curl -fsS -X POST http://127.0.0.1:8080/elements/api-v2/admin/organizations \
+  -H "Authorization: Bearer $HERALD_ADMIN_TOKEN" -H 'Content-Type: application/json' -d '{"name":"Local"}')
+org_id=$(echo "$org" | sed -E 's/.*"id":([0-9]+).*/\1/'); org_secret=$(echo "$org" | sed -E 's/.*"secret":"([^"]+)".*/\1/')
+user=$(curl -fsS -X POST "http://127.0.0.1:8080/elements/api-v2/admin/organizations/$org_id/users" \
+  -H "Authorization: Bearer $HERALD_ADMIN_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"email":"dev@example.com","firstName":"Dev","lastName":"Local"}')
+user_secret=$(echo "$user" | sed -E 's/.*"secret":"([^"]+)".*/\1/')
+cat <<MSG
+
+Herald is up.
+  API:      http://127.0.0.1:8080/elements/api-v2
+  Ingest:   http://127.0.0.1:8081/elements/api-v2/events/{elementKey}
+  Ops:      http://127.0.0.1:9180..9184/{healthz,readyz,metrics}
+  Demo:     fake Dropbox http://127.0.0.1:8090 (app key fake_Dropbox_api_key, secret fake_Dropbox_api_secret)
+            callback receiver http://127.0.0.1:8091/callback (prints what it gets)
+  export USER_SECRET=$user_secret
+  export ORG_SECRET=$org_secret
+Press Ctrl-C to stop.
+MSG
+wait
