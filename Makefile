@@ -14,11 +14,13 @@ run: deps ## the whole system locally (brokers if needed, five services, demo pr
 	@scripts/run.sh
 
 test: deps ## everything CI checks: unit and end-to-end tests
+	cargo build --workspace --bins
 	cargo test --workspace
 
 lint: ## formatting and clippy
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
-bench: deps ## load benchmark (not yet: see issue #2 note)
-	@echo "make bench: not implemented yet" >&2; exit 1
+bench: deps ## ingest → normalizer → delivery load benchmark (BENCH_NOTIFICATIONS=2000)
+	cargo build --release --workspace --bins
+	$${CARGO_TARGET_DIR:-target}/release/herald-bench

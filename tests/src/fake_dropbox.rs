@@ -160,6 +160,15 @@ impl FakeDropbox {
         self.notify();
     }
 
+    /// As [`FakeDropbox::upload_external`]; the handle yields when Herald accepted the notification.
+    pub fn upload_external_timed(
+        &self,
+        path: &str,
+    ) -> tokio::task::JoinHandle<Option<std::time::Instant>> {
+        self.upsert("file", path);
+        self.notify()
+    }
+
     /// Sends the notification for the account again (as Dropbox may).
     pub fn renotify(&self) {
         self.notify();
@@ -187,20 +196,21 @@ impl FakeDropbox {
         meta
     }
 
-    fn notify(&self) {
-        let (url, secret, body) = {
+    /// Sends the account's notification, retrying with backoff until a 200; the handle yields
+    /// when Herald answered 200 (None if it never did).
+    fn notify(&self) -> tokio::task::JoinHandle<Option<std::time::Instant>> {
+        let target = {
             let g = lock(&self.inner);
-            let Some(url) = g.webhook_url.clone() else {
-                return;
-            };
-            let body =
-                json!({"list_folder": {"accounts": [g.account_id]}, "delta": {"users": [g.uid]}})
+            g.webhook_url.clone().map(|url| {
+                let body = json!({"list_folder": {"accounts": [g.account_id]}, "delta": {"users": [g.uid]}})
                     .to_string();
-            (url, g.client_secret.clone(), body)
+                (url, g.client_secret.clone(), body)
+            })
         };
-        let sig = hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]));
         let fake = self.clone();
         tokio::spawn(async move {
+            let (url, secret, body) = target?;
+            let sig = hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]));
             let mut wait = fake.retry_base;
             for _ in 0..12 {
                 let status = fake
@@ -216,12 +226,13 @@ impl FakeDropbox {
                     .unwrap_or(0);
                 lock(&fake.inner).webhook_attempts.push(status);
                 if status == 200 {
-                    return;
+                    return Some(std::time::Instant::now());
                 }
                 tokio::time::sleep(wait).await;
                 wait *= 2;
             }
-        });
+            None
+        })
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,6 +16,8 @@ use axum::Router;
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -32,7 +35,7 @@ impl Received {
 #[derive(Default)]
 struct Inner {
     got: Vec<Received>,
-    script: VecDeque<u16>,
+    script: VecDeque<(u16, Duration)>,
 }
 
 #[derive(Clone)]
@@ -68,7 +71,15 @@ impl Receiver {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .script
-            .extend(statuses);
+            .extend(statuses.iter().map(|s| (*s, Duration::ZERO)));
+    }
+
+    /// The next `n` requests get no answer for `delay` (then 200).
+    pub fn script_hang(&self, n: usize, delay: Duration) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..n {
+            g.script.push_back((200, delay));
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -81,8 +92,17 @@ impl Receiver {
 }
 
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let mut g = r.inner.lock().unwrap_or_else(|p| p.into_inner());
-    g.got.push(Received { headers, body });
-    let status = g.script.pop_front().unwrap_or(200);
+    let (status, delay) = {
+        let mut g = r.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.got.push(Received {
+            headers,
+            body,
+            at: std::time::Instant::now(),
+        });
+        g.script.pop_front().unwrap_or((200, Duration::ZERO))
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }

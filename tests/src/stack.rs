@@ -32,6 +32,8 @@ pub struct Stack {
     pub gateway: SocketAddr,
     pub ingest: SocketAddr,
     pub services: Vec<(&'static str, Running)>,
+    /// Ops listeners by service name.
+    pub ops: Vec<(&'static str, SocketAddr)>,
     pub user_secret: String,
     pub org_secret: String,
     pub http: reqwest::Client,
@@ -92,6 +94,12 @@ impl Stack {
             herald_poller::App::build(herald_poller::Config::from_env(&env).expect("config"))
                 .await
                 .expect("poller");
+        let ops = vec![
+            ("gateway", gw.ops_addr().expect("ops")),
+            ("ingest", ing.ops_addr().expect("ops")),
+            ("provisioning", prov.ops_addr().expect("ops")),
+            ("poller", poll.ops_addr().expect("ops")),
+        ];
         let mut services = vec![
             ("gateway", spawn(|s| tokio::spawn(gw.run(s)))),
             ("ingest", spawn(|s| tokio::spawn(ing.run(s)))),
@@ -106,6 +114,7 @@ impl Stack {
             gateway,
             ingest,
             services: Vec::new(),
+            ops,
             user_secret: String::new(),
             org_secret: String::new(),
             http: reqwest::Client::new(),
@@ -118,13 +127,38 @@ impl Stack {
         stack
     }
 
-    pub async fn start_delivery(&self) -> Running {
+    pub async fn start_delivery(&mut self) -> Running {
         let app = herald_delivery::App::build(
             herald_delivery::Config::from_env(&self.env).expect("delivery config"),
         )
         .await
         .expect("delivery");
+        self.ops.retain(|(n, _)| *n != "delivery");
+        self.ops.push(("delivery", app.ops_addr().expect("ops")));
         spawn(|s| tokio::spawn(app.run(s)))
+    }
+
+    /// `GET <ops>/<path>` of a service; the status code (0 when it does not answer).
+    pub async fn ops_status(&self, service: &str, path: &str) -> u16 {
+        let Some(addr) = self
+            .ops
+            .iter()
+            .find(|(n, _)| *n == service)
+            .map(|(_, a)| *a)
+        else {
+            return 0;
+        };
+        self.http
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    }
+
+    /// True while every service task is still running.
+    pub fn all_running(&self) -> bool {
+        self.services.iter().all(|(_, r)| !r.handle.is_finished())
     }
 
     /// Stops one service (graceful) and returns it out of the list.

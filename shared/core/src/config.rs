@@ -209,7 +209,10 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        let env = Env::from_pairs([("HERALD_OPS_ADDR", "nope"), ("HERALD_SECRET_KEY", "short")]);
+        let env = Env::from_pairs([
+            ("HERALD_OPS_ADDR", "nope"),
+            ("HERALD_SECRET_KEY", DEV_SECRET_KEY),
+        ]);
         let err = CommonConfig::from_env(&env, "127.0.0.1:0")
             .err()
             .expect("bad");

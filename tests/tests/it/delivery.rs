@@ -93,3 +93,43 @@ async fn a_callback_that_never_succeeds_ends_failed_with_every_attempt_recorded(
     assert_eq!(st, 400);
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_callback_that_times_out_is_recorded_as_a_timeout_and_retried() {
+    let w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    // Longer than the stack's 2 s attempt timeout.
+    w.receiver.script_hang(1, Duration::from_secs(4));
+    w.dropbox.upload_external("/slow.txt");
+    let recs = wait_for_events(&w, id, "NOTIFIED after a timeout", |a| {
+        a.len() == 1 && a[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    assert_eq!(recs[0]["attempts"], 2);
+    let (_, one) = get_json(&w, &format!("/instances/events/{}", recs[0]["id"])).await;
+    let first = &one["deliveryAttempts"][0];
+    assert_eq!(first["statusCode"], Value::Null);
+    assert_eq!(first["error"], "timeout");
+    assert_eq!(one["deliveryAttempts"][1]["statusCode"], 200);
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_failed_attempt_without_status() {
+    let w = create_test_world().await;
+    let closed = format!("http://127.0.0.1:{}/cb", herald_e2e::procs::free_port());
+    let inst = create_test_instance_calling(&w, &closed).await;
+    let id = inst["id"].as_u64().expect("id");
+    w.dropbox.upload_external("/nobody-home.txt");
+    let recs = wait_for_events(&w, id, "FAILED after refusals", |a| {
+        a.len() == 1 && a[0]["status"] == "FAILED"
+    })
+    .await;
+    assert_eq!(recs[0]["attempts"], 4);
+    assert_eq!(recs[0]["lastAttempt"]["statusCode"], Value::Null);
+    assert!(recs[0]["lastAttempt"]["error"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("connection error")));
+    w.stack.shutdown().await;
+}

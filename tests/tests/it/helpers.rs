@@ -89,13 +89,18 @@ pub fn dropbox_instance_body(code: &str, callback: &str) -> Value {
 
 /// Creates a Dropbox instance with events to the receiver; returns the instance JSON.
 pub async fn create_test_instance(w: &World) -> Value {
+    create_test_instance_calling(w, &w.receiver.url).await
+}
+
+/// Creates a Dropbox instance with events to `callback`.
+pub async fn create_test_instance_calling(w: &World, callback: &str) -> Value {
     let code = create_test_code(w).await;
     let resp = w
         .stack
         .http
         .post(w.stack.api("/instances"))
         .header("Authorization", w.stack.platform_auth())
-        .json(&dropbox_instance_body(&code, &w.receiver.url))
+        .json(&dropbox_instance_body(&code, callback))
         .send()
         .await
         .expect("create instance");
@@ -114,4 +119,21 @@ pub async fn get_json(w: &World, path: &str) -> (u16, Value) {
         .expect("get");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The events of an instance, once `ready` holds for them.
+pub async fn wait_for_events(
+    w: &World,
+    instance_id: u64,
+    what: &str,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    herald_e2e::wait::until(what, std::time::Duration::from_secs(20), || async {
+        let (_, v) = get_json(w, &format!("/instances/{instance_id}/events")).await;
+        match v.as_array() {
+            Some(a) if ready(a) => Ok(a.clone()),
+            _ => Err(v.to_string()),
+        }
+    })
+    .await
 }

@@ -145,3 +145,85 @@ async fn instance_creation_errors_are_clear_and_leave_nothing() {
     assert_eq!(list, Value::Array(vec![]), "nothing half-created");
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_guides_top_level_instance_json_is_accepted_verbatim() {
+    let w = create_test_world().await;
+    let code = create_test_code(&w).await;
+    // The guide's instance.json, including its early closing brace, with values filled in.
+    let body = format!(
+        r#"{{
+  "element": {{
+    "key": "dropbox"
+  }},
+  "providerData": {{
+    "code": "{code}"
+  }},
+  "oauth.callback.url": "{APP_CALLBACK}",
+    "oauth.api.key": "{CLIENT_ID}",
+    "oauth.api.secret": "{CLIENT_SECRET}",
+    "event.notification.enabled": "true",
+    "event.notification.callback.url": "{}",
+    "document.tagging": false
+  }},
+  "tags": [
+    "guide"
+  ],
+  "name": "Guide instance"
+}}"#,
+        w.receiver.url
+    );
+    let resp = w
+        .stack
+        .http
+        .post(w.stack.api("/instances"))
+        .header("Authorization", w.stack.platform_auth())
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["name"], "Guide instance");
+    assert_eq!(v["tags"], serde_json::json!(["guide"]));
+    assert_eq!(v["eventsEnabled"], true);
+    assert_eq!(
+        v["configuration"]["event.notification.callback.url"],
+        w.receiver.url.as_str()
+    );
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_denied_authorization_redirects_with_an_error() {
+    let w = create_test_world().await;
+    w.dropbox.set_deny(true);
+    let (_, v) = get_json(&w, &format!(
+        "/elements/dropbox/oauth/url?apiKey={CLIENT_ID}&apiSecret=x&callbackUrl={APP_CALLBACK}&state=dropbox"
+    ))
+    .await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = client
+        .get(v["oauthUrl"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(resp.status(), 302);
+    let location = url::Url::parse(resp.headers()["location"].to_str().expect("loc")).expect("url");
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(q.get("error").map(String::as_str), Some("access_denied"));
+    assert_eq!(q.get("state").map(String::as_str), Some("dropbox"));
+    assert!(!q.contains_key("code"));
+    let (st, e) = get_json(&w, "/elements/dropbox/oauth/url?apiSecret=x").await;
+    assert_eq!(st, 400);
+    assert!(e["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("apiKey") && m.contains("callbackUrl")));
+    let (st, _) = get_json(&w, "/elements/nosuch/oauth/url?apiKey=a&callbackUrl=b").await;
+    assert_eq!(st, 404);
+    w.stack.shutdown().await;
+}

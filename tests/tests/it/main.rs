@@ -1,6 +1,8 @@
 //! End-to-end tests against real nats-server and redis-server, with a fake Dropbox.
 
 mod delivery;
+mod faults;
 mod helpers;
 mod identity;
+mod process;
 mod seed_flow;
