@@ -23,7 +23,11 @@ hostport() { local u=${1#*://}; u=${u#*@}; echo "${u%%/*}"; }
 answers() { local hp; hp=$(hostport "$1"); (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null; }
 
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+cleanup() {
+  trap - EXIT INT TERM
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 
 if ! answers "$HERALD_NATS_URL"; then
@@ -35,12 +39,16 @@ if ! answers "$HERALD_REDIS_URL"; then
   redis-server --port "${hp##*:}" --bind 127.0.0.1 --appendonly yes --dir "$RUN" >"$RUN/redis.log" 2>&1 & pids+=($!)
 fi
 
-# Each service is restarted within a few seconds if it dies.
+# Each service runs as its own process, restarted within a few seconds if it dies; TERM to a
+# supervisor stops its service gracefully.
 supervise() {
-  local name=$1 ops=$2 listen=${3:-}
+  local name=$1 ops=$2 listen=${3:-} child=
+  trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
   while true; do
-    HERALD_OPS_ADDR=${HERALD_OPS_ADDR_OVERRIDE:-127.0.0.1:$ops} ${listen:+HERALD_LISTEN_ADDR=$listen} \
-      "$BIN/$name" 2>&1 | sed -u "s/^/[$name] /" || true
+    env HERALD_OPS_ADDR="127.0.0.1:$ops" ${listen:+HERALD_LISTEN_ADDR=$listen} \
+      "$BIN/$name" > >(sed -u "s/^/[$name] /") 2>&1 &
+    child=$!
+    wait "$child" || true
     echo "[$name] exited; restarting in 2s"; sleep 2
   done
 }
@@ -50,7 +58,7 @@ supervise herald-provisioning 9182 & pids+=($!)
 supervise herald-poller 9183 & pids+=($!)
 supervise herald-delivery 9184 & pids+=($!)
 if [ -n "${DEMO:-}" ]; then
-  "$BIN/herald-demo" 2>&1 | sed -u 's/^/[demo] /' & pids+=($!)
+  "$BIN/herald-demo" > >(sed -u 's/^/[demo] /') 2>&1 & pids+=($!)
 fi
 
 until curl -fsS http://127.0.0.1:9180/readyz >/dev/null 2>&1; do sleep 0.5; done

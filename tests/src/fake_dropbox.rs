@@ -43,6 +43,7 @@ struct Inner {
     next_id: u64,
     deny: bool,
     webhook_attempts: Vec<u16>,
+    api_faults: std::collections::VecDeque<u16>,
 }
 
 /// Handle to a running fake.
@@ -235,6 +236,26 @@ impl FakeDropbox {
         })
     }
 
+    /// The next API calls fail with these statuses (429 carries `Retry-After: 1`).
+    pub fn fail_api(&self, statuses: &[u16]) {
+        lock(&self.inner).api_faults.extend(statuses);
+    }
+
+    /// Auth and injected faults, as every API route starts.
+    fn gate(&self, headers: &HeaderMap) -> Option<Response> {
+        if !self.authorized(headers) {
+            return Some(bad_token());
+        }
+        let status = lock(&self.inner).api_faults.pop_front()?;
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = Json(json!({"error_summary": "injected/..", "error": {".tag": "other"}}));
+        Some(if status == 429 {
+            (code, [("Retry-After", "1")], body).into_response()
+        } else {
+            (code, body).into_response()
+        })
+    }
+
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let given = headers
             .get("authorization")
@@ -372,8 +393,8 @@ async fn list_folder(
     headers: HeaderMap,
     Json(_body): Json<Value>,
 ) -> Response {
-    if !f.authorized(&headers) {
-        return bad_token();
+    if let Some(refused) = f.gate(&headers) {
+        return refused;
     }
     let g = lock(&f.inner);
     let entries: Vec<Value> = g.items.iter().map(|(k, i)| metadata(k, i)).collect();
@@ -395,8 +416,8 @@ async fn list_continue(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if !f.authorized(&headers) {
-        return bad_token();
+    if let Some(refused) = f.gate(&headers) {
+        return refused;
     }
     let g = lock(&f.inner);
     let cursor = body["cursor"].as_str().unwrap_or_default();
@@ -448,8 +469,8 @@ async fn create_folder(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if !f.authorized(&headers) {
-        return bad_token();
+    if let Some(refused) = f.gate(&headers) {
+        return refused;
     }
     let Some(path) = body["path"].as_str().filter(|p| p.starts_with('/')) else {
         return (

@@ -97,7 +97,9 @@ impl FromRequestParts<AppState> for InstanceAuth {
             .ok_or(ApiError::Unauthorized(BAD_SECRETS))?;
         match instances::get(&mut conn, keys, id).await? {
             Some(instance) if instance.user_id == user.id => Ok(Self { user, instance }),
-            _ => Err(ApiError::Unauthorized(BAD_SECRETS)),
+            // A real token of someone else's instance: it is not the caller's to see.
+            Some(_) => Err(ApiError::NotFound("No such instance".into())),
+            None => Err(ApiError::Unauthorized(BAD_SECRETS)),
         }
     }
 }

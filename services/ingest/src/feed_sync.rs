@@ -36,6 +36,16 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// How long to wait before the retry: what the provider asked for, else a short pause.
+    pub fn retry_delay(&self) -> Duration {
+        match self {
+            Self::Provider(ElementError::RateLimited {
+                retry_after_secs: Some(s),
+            }) => Duration::from_secs((*s).min(3600)),
+            _ => Duration::from_secs(2),
+        }
+    }
+
     /// Worth retrying: the message goes back to the stream.
     pub fn is_transient(&self) -> bool {
         match self {
@@ -50,8 +60,11 @@ impl SyncError {
 const LEASE_MS: u64 = 60_000;
 /// How long to wait for another worker's sync of the same instance.
 const LEASE_WAIT: Duration = Duration::from_secs(30);
+/// Syncs one lease holder runs back to back for deliveries that arrive meanwhile.
+const MAX_ROUNDS: usize = 8;
 
-/// Syncs an instance; returns how many events were produced.
+/// Makes sure a sync that started after this call completes; returns the events it produced
+/// (0 when another worker's sync covered this call).
 pub async fn sync_instance(
     s: &Shared,
     inst: &InstanceRecord,
@@ -60,20 +73,53 @@ pub async fn sync_instance(
 ) -> Result<usize, SyncError> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
+    let ticket = sync::take_ticket(&mut conn, keys, inst.id).await?;
     let lock = keys.lock(inst.id, "feed");
     let holder = herald_core::crypto::random_secret();
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
-    while !sync::try_lock(&mut conn, &lock, &holder, LEASE_MS).await? {
+    loop {
+        if sync::tickets(&mut conn, keys, inst.id).await?.1 >= ticket {
+            return Ok(0);
+        }
+        if sync::try_lock(&mut conn, &lock, &holder, LEASE_MS).await? {
+            break;
+        }
         if tokio::time::Instant::now() > deadline {
             return Err(SyncError::Busy(inst.id));
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let result = sync_locked(s, inst, provider_data, trace_parent).await;
+    let mut produced = 0;
+    let mut result = Ok(());
+    // Keep going while deliveries keep arriving, a bounded number of rounds.
+    for _ in 0..MAX_ROUNDS {
+        let (requested, _) = match sync::tickets(&mut conn, keys, inst.id).await {
+            Ok(t) => t,
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        };
+        match sync_locked(s, inst, provider_data, trace_parent).await {
+            Ok(n) => produced += n,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+        if let Err(e) = sync::complete(&mut conn, keys, inst.id, requested).await {
+            result = Err(e.into());
+            break;
+        }
+        match sync::tickets(&mut conn, keys, inst.id).await {
+            Ok((now_requested, _)) if now_requested > requested => continue,
+            _ => break,
+        }
+    }
     if let Err(e) = sync::unlock(&mut conn, &lock, &holder).await {
         tracing::warn!(instance_id = inst.id, error = %e, "could not release feed lease; it expires");
     }
-    result
+    result.map(|()| produced)
 }
 
 async fn sync_locked(

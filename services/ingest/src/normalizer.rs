@@ -112,8 +112,7 @@ async fn handle(s: &Shared, msg: Message) {
         Ok(()) => msg.ack().await,
         Err(e) if e.is_transient() => {
             tracing::warn!(element, error = %e, "delivery not normalized yet; will retry");
-            msg.ack_with(AckKind::Nak(Some(Duration::from_secs(2))))
-                .await
+            msg.ack_with(AckKind::Nak(Some(e.retry_delay()))).await
         }
         Err(e) => {
             tracing::error!(element, error = %e, "delivery cannot be normalized; dropping");

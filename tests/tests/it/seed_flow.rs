@@ -293,3 +293,22 @@ async fn ingest_answers_the_challenge_and_refuses_bad_signatures() {
     assert_eq!(resp.status(), 404);
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn dropbox_errors_while_fetching_changes_delay_the_event_but_lose_nothing() {
+    let w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    // The normalizer's list_folder/continue meets a 500, a 429 and a 503 before it succeeds.
+    w.dropbox.fail_api(&[500, 429, 503]);
+    w.dropbox.upload_external("/flaky.txt");
+    let recs = wait_for_events(&w, id, "the change NOTIFIED despite Dropbox errors", |a| {
+        a.len() == 1 && a[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    assert_eq!(recs.len(), 1);
+    let got = w.receiver.received();
+    assert_eq!(got.len(), 1, "exactly one notification");
+    assert_eq!(got[0].json()["response"]["events"][0]["path"], "/flaky.txt");
+    w.stack.shutdown().await;
+}

@@ -4,6 +4,7 @@
 //! ```text
 //! {i:<inst>}:sync  cursor   the provider cursor every change before it has been turned into events
 //!                  pending  a staged batch (JSON): events built from cursor → to_cursor, with ids
+//!                  requested / completed   sync tickets (below)
 //! {i:<inst>}:seen  <object key> → <version>   what exists, so CREATED and UPDATED are told apart
 //! {i:<inst>}:lock:<name>   a lease so one worker at a time syncs an instance
 //! ```
@@ -12,6 +13,11 @@
 //! commits (cursor, seen changes, pending cleared) in one MULTI on the instance's tag. A worker
 //! that finds a staged batch republishes it under the same ids before fetching further, so a
 //! crash at any point yields the same notifications again, never different ones.
+//!
+//! Tickets coalesce bursts: every provider delivery takes a ticket; the worker holding the lease
+//! reads `requested`, syncs, and sets `completed` to what it read. A delivery whose ticket is
+//! covered by someone else's sync is done without calling the provider again, and is acked only
+//! then, so no delivery is acknowledged before a sync that started after it has finished.
 
 use std::collections::HashMap;
 
@@ -172,4 +178,27 @@ pub async fn seen_all(
     inst: u64,
 ) -> StoreResult<HashMap<String, String>> {
     Ok(conn.hgetall(keys.seen(inst)).await?)
+}
+
+/// Takes a sync ticket: the caller's delivery is covered once `completed` reaches it.
+pub async fn take_ticket(conn: &mut Conn, keys: &Keys, inst: u64) -> StoreResult<u64> {
+    Ok(conn.hincr(keys.sync_state(inst), "requested", 1u64).await?)
+}
+
+/// (requested, completed) tickets.
+pub async fn tickets(conn: &mut Conn, keys: &Keys, inst: u64) -> StoreResult<(u64, u64)> {
+    let (req, done): (Option<u64>, Option<u64>) = redis::cmd("HMGET")
+        .arg(keys.sync_state(inst))
+        .arg("requested")
+        .arg("completed")
+        .query_async(conn)
+        .await?;
+    Ok((req.unwrap_or(0), done.unwrap_or(0)))
+}
+
+/// Marks every ticket up to `upto` covered (called under the feed lease, after a full sync
+/// that started once those tickets were taken).
+pub async fn complete(conn: &mut Conn, keys: &Keys, inst: u64, upto: u64) -> StoreResult<()> {
+    let _: () = conn.hset(keys.sync_state(inst), "completed", upto).await?;
+    Ok(())
 }
