@@ -140,6 +140,10 @@ impl FakeDropbox {
         assert_eq!(resp.text().await.unwrap_or_default(), challenge);
         lock(&self.inner).webhook_url = Some(url.to_string());
     }
+    /// Entries per `list_folder` page (Dropbox's own pages are far larger than the default 3).
+    pub fn set_page_size(&self, n: usize) {
+        lock(&self.inner).page_size = n.max(1);
+    }
     pub fn set_deny(&self, deny: bool) {
         lock(&self.inner).deny = deny;
     }
@@ -451,12 +455,11 @@ async fn list_continue(
             if at > g.log.len() {
                 return reset();
             }
-            let entries = g.log[at..].to_vec();
-            let end = (g.page_size).min(entries.len());
+            let end = (at + g.page_size).min(g.log.len());
             Json(json!({
-                "entries": entries[..end],
-                "cursor": format!("log:{}", at + end),
-                "has_more": end < entries.len(),
+                "entries": g.log[at..end],
+                "cursor": format!("log:{end}"),
+                "has_more": end < g.log.len(),
             }))
             .into_response()
         }

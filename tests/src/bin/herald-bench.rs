@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let nats = Nats::start();
     let redis = Redis::start();
     let dropbox = FakeDropbox::start("bench_key", "bench_secret", Duration::from_millis(200)).await;
+    dropbox.set_page_size(env_num("BENCH_PAGE_SIZE", 500) as usize);
     let receiver = Receiver::start().await;
     let gateway = format!("127.0.0.1:{}", free_port());
     let ingest = format!("127.0.0.1:{}", free_port());
