@@ -21,8 +21,25 @@ pub fn init(service: &'static str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .event_format(JsonLine { service })
-        .with_writer(std::io::stdout)
+        .with_writer(|| StdoutIgnoringErrors)
         .try_init();
+}
+
+/// Stdout that never fails: a process whose log reader went away (a closed pipe) must keep
+/// working and still shut down cleanly, so write errors are dropped here rather than reported
+/// (the subscriber would report them on stderr, which is usually the same closed pipe, and
+/// panic).
+struct StdoutIgnoringErrors;
+
+impl std::io::Write for StdoutIgnoringErrors {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stdout().write_all(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stdout().flush();
+        Ok(())
+    }
 }
 
 struct JsonLine {

@@ -59,7 +59,7 @@ fn a_bad_setting_stops_each_binary_naming_the_variable() {
 }
 
 #[tokio::test]
-async fn sigterm_stops_each_binary_with_exit_code_zero() {
+async fn sigterm_stops_each_binary_with_exit_code_zero_even_with_its_log_pipe_closed() {
     let nats = Nats::start();
     let redis = Redis::start();
     let http = reqwest::Client::new();
@@ -73,10 +73,13 @@ async fn sigterm_stops_each_binary_with_exit_code_zero() {
             .env("HERALD_PREFIX", format!("proc{}", ops))
             .env("HERALD_OPS_ADDR", format!("127.0.0.1:{ops}"))
             .env("HERALD_LISTEN_ADDR", format!("127.0.0.1:{}", free_port()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
+        // Nobody reads its logs any more (as when a log shipper dies): it must still stop.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
         until(
             &format!("{name} ready"),
             Duration::from_secs(20),
