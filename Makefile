@@ -14,8 +14,7 @@ run: deps ## the whole system locally (brokers if needed, five services, demo pr
 	@scripts/run.sh
 
 test: deps ## everything CI checks: unit and end-to-end tests
-	cargo build --workspace --bins
-	cargo test --workspace
+	@scripts/test.sh
 
 lint: ## formatting and clippy
 	cargo fmt --all -- --check

@@ -121,6 +121,16 @@ impl Stack {
         };
         services.push(("delivery", stack.start_delivery().await));
         stack.services = services;
+        for (name, _) in stack.ops.clone() {
+            let what = format!("{name} ready");
+            crate::wait::until(&what, std::time::Duration::from_secs(20), || async {
+                match stack.ops_status(name, "/readyz").await {
+                    200 => Ok(()),
+                    s => Err(s.to_string()),
+                }
+            })
+            .await;
+        }
         let (org, user) = stack.create_tenant("Acme", "dev@acme.test").await;
         stack.org_secret = org;
         stack.user_secret = user;
