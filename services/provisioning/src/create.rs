@@ -9,8 +9,8 @@ use herald_core::model::{InstanceFact, InstanceRecord, ProviderState};
 use herald_core::store::instances::{self, InstanceIndexes};
 use herald_core::store::sync;
 use herald_core::time::{now_ms, now_rfc3339};
-use herald_elements::oauth::{self, OAuthApp};
-use herald_elements::{changes, view};
+use herald_elements::oauth::OAuthApp;
+use herald_elements::{changes, connect, view, webhooks};
 use serde_json::{Map, Value};
 
 use crate::error::ProvisionError;
@@ -23,12 +23,14 @@ pub async fn create(
     org_id: u64,
     body: &Map<String, Value>,
 ) -> Result<Value, ProvisionError> {
-    let req = request::parse(body)?;
+    let req = request::parse(body, ctx.limits)?;
     let def = req.element;
     let urls = ctx
         .urls
         .get(def.key)
-        .ok_or_else(|| ProvisionError::Internal(format!("no URLs for {}", def.key)))?;
+        .ok_or_else(|| ProvisionError::Internal(format!("no URLs for {}", def.key)))?
+        .for_instance(|k| req.config_str(k));
+    let urls = &urls;
     let client_secret = req
         .config_str("oauth.api.secret")
         .unwrap_or_default()
@@ -38,13 +40,19 @@ pub async fn create(
         client_secret: &client_secret,
         redirect_uri: req.config_str("oauth.callback.url").unwrap_or_default(),
     };
-    let code = req.code.as_deref().unwrap_or_default();
-    let conn = oauth::exchange_code(&ctx.http, def, urls, &app, code)
-        .await
-        .map_err(|e| ProvisionError::from_provider(e, true))?;
+    let conn = connect::connect(
+        &ctx.http,
+        def.key,
+        urls,
+        &app,
+        req.code.as_deref(),
+        &req.provider_data,
+    )
+    .await
+    .map_err(|e| ProvisionError::from_provider(e, true))?;
     let feed = if changes::has_feed(def.key) {
         Some(
-            changes::start(&ctx.http, def.key, urls, &conn.access_token)
+            changes::start(&ctx.http, def.key, urls, &conn.tokens.access_token)
                 .await
                 .map_err(|e| ProvisionError::from_provider(e, false))?,
         )
@@ -80,10 +88,15 @@ pub async fn create(
         configuration,
         secret_keys,
         provider: ProviderState {
-            access_token: Some(sb.seal(&conn.access_token)),
-            refresh_token: conn.refresh_token.as_deref().map(|t| sb.seal(t)),
-            expires_at_ms: conn.expires_in_secs.map(|s| now_ms() + (s as i64) * 1000),
+            access_token: Some(sb.seal(&conn.tokens.access_token)),
+            refresh_token: conn.tokens.refresh_token.as_deref().map(|t| sb.seal(t)),
+            expires_at_ms: conn
+                .tokens
+                .expires_in_secs
+                .map(|s| now_ms() + (s as i64) * 1000),
             account_id: conn.account_id.clone(),
+            api_base: conn.api_base.clone(),
+            token_version: 1,
         },
         valid: true,
         invalid_reason: None,
@@ -92,7 +105,9 @@ pub async fn create(
     };
     let indexes = InstanceIndexes {
         routes: conn.account_id.iter().cloned().collect(),
-        webhook_secret: Some(sb.seal(&client_secret)),
+        webhook_secret: webhooks::signing_secret_entry(def.key)
+            .and_then(|k| req.config_str(k))
+            .map(|secret| sb.seal(secret)),
     };
 
     let stored = async {

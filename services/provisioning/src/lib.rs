@@ -34,6 +34,8 @@ pub struct Config {
     pub urls: ElementUrls,
     /// `HERALD_PROVIDER_TIMEOUT_MS`: one call to a provider.
     pub provider_timeout: Duration,
+    /// `HERALD_POLL_MIN_INTERVAL_SECONDS`: the floor on `event.poller.refresh_interval`.
+    pub limits: request::Limits,
 }
 
 impl Config {
@@ -42,8 +44,23 @@ impl Config {
             common: CommonConfig::from_env(env, "127.0.0.1:9182")?,
             urls: ElementUrls::from_env(env)?,
             provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
+            limits: request::Limits {
+                min_interval_minutes: min_interval_minutes(env)?,
+            },
         })
     }
+}
+
+fn min_interval_minutes(env: &Env) -> Result<f64, ConfigError> {
+    let var = "HERALD_POLL_MIN_INTERVAL_SECONDS";
+    let secs: f64 = env.parse(var, 60.0)?;
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(ConfigError::new(
+            var,
+            "must be a positive number of seconds",
+        ));
+    }
+    Ok(secs / 60.0)
 }
 
 /// What request handlers share.
@@ -53,6 +70,7 @@ pub struct Ctx {
     pub urls: ElementUrls,
     pub http: reqwest::Client,
     pub metrics: Metrics,
+    pub limits: request::Limits,
 }
 
 pub struct App {
@@ -77,6 +95,7 @@ impl App {
             urls: config.urls.clone(),
             http: herald_elements::http::provider_client(config.provider_timeout),
             metrics,
+            limits: config.limits,
         });
         Ok(Self {
             ctx,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use herald_elements::catalog::{self, ElementDef};
+use herald_elements::{connect, polling};
 use serde_json::{Map, Value};
 
 use crate::error::ProvisionError;
@@ -18,6 +19,7 @@ pub struct InstanceRequest {
     pub name: String,
     pub tags: Vec<String>,
     pub code: Option<String>,
+    pub provider_data: Map<String, Value>,
     pub configuration: BTreeMap<String, Value>,
     pub events_enabled: bool,
 }
@@ -58,7 +60,22 @@ fn is_absolute_http(raw: &str) -> bool {
         .unwrap_or(false)
 }
 
-pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionError> {
+/// Limits provisioning enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The smallest `event.poller.refresh_interval`, in minutes.
+    pub min_interval_minutes: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            min_interval_minutes: 1.0,
+        }
+    }
+}
+
+pub fn parse(body: &Map<String, Value>, limits: Limits) -> Result<InstanceRequest, ProvisionError> {
     let key = body
         .get("element")
         .and_then(|e| e.get("key"))
@@ -164,17 +181,52 @@ pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionErro
         }
     }
 
-    let code = body
-        .get("providerData")
-        .and_then(|p| p.get("code"))
+    let vendor = configuration
+        .get("event.vendor.type")
         .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_string);
-    if element.type_oauth && code.is_none() {
-        return Err(ProvisionError::Invalid(
-            "Missing required field: providerData.code".into(),
-        ));
+        .unwrap_or(element.default_vendor_type)
+        .to_string();
+    if vendor == "polling" {
+        validate_polling(&mut configuration, limits)?;
+    }
+
+    let provider_data = match body.get("providerData") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return Err(ProvisionError::Invalid(
+                "providerData must be a JSON object".into(),
+            ))
+        }
+    };
+    let code = match provider_data.get("code") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.trim().to_string()).filter(|c| !c.is_empty()),
+        Some(_) => {
+            return Err(ProvisionError::Invalid(
+                "providerData.code must be a string".into(),
+            ))
+        }
+    };
+    let mut missing: Vec<String> = Vec::new();
+    if element.type_oauth && code.is_none() && !connect::code_optional(element.key) {
+        missing.push("providerData.code".into());
+    }
+    for k in connect::required_provider_data(element.key) {
+        let present = match provider_data.get(*k) {
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Number(_)) => true,
+            _ => false,
+        };
+        if !present {
+            missing.push(format!("providerData.{k}"));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ProvisionError::Invalid(format!(
+            "Missing required field: {}",
+            missing.join(", ")
+        )));
     }
     let name = body
         .get("name")
@@ -201,9 +253,50 @@ pub fn parse(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionErro
         name,
         tags,
         code,
+        provider_data,
         configuration,
         events_enabled,
     })
+}
+
+/// Checks the interval floor and that the poller configuration parses; stores the parsed
+/// configuration as an object (it may have arrived as JSON text).
+fn validate_polling(
+    configuration: &mut BTreeMap<String, Value>,
+    limits: Limits,
+) -> Result<(), ProvisionError> {
+    let key = "event.poller.refresh_interval";
+    if let Some(v) = configuration.get(key) {
+        let minutes = match v {
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            Value::Number(n) => n.as_f64(),
+            _ => None,
+        }
+        .filter(|m| m.is_finite())
+        .ok_or_else(|| ProvisionError::Invalid(format!("{key} must be a number of minutes")))?;
+        if minutes < limits.min_interval_minutes {
+            return Err(ProvisionError::Invalid(format!(
+                "{key} must be at least {} minute(s)",
+                limits.min_interval_minutes
+            )));
+        }
+    }
+    if let Some(raw) = configuration.get("event.poller.configuration").cloned() {
+        if !matches!(&raw, Value::String(s) if s.trim().is_empty()) && !raw.is_null() {
+            polling::config::parse(&raw).map_err(ProvisionError::Invalid)?;
+            if let Value::String(text) = &raw {
+                if let Ok(v) = serde_json::from_str::<Value>(text) {
+                    configuration.insert("event.poller.configuration".into(), v);
+                }
+            }
+        }
+    }
+    if let Some(Value::String(text)) = configuration.get("event.poller.urls") {
+        if !text.trim().is_empty() {
+            polling::config::parse_legacy_urls(text).map_err(ProvisionError::Invalid)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -211,13 +304,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn parse_default(body: &Map<String, Value>) -> Result<InstanceRequest, ProvisionError> {
+        parse(body, Limits::default())
+    }
+
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
     }
 
     #[test]
     fn names_every_missing_entry() {
-        let err = parse(&obj(
+        let err = parse_default(&obj(
             json!({"element": {"key": "dropbox"}, "providerData": {"code": "c"}}),
         ))
         .expect_err("missing");
@@ -229,7 +326,7 @@ mod tests {
 
     #[test]
     fn top_level_keys_and_string_booleans_are_accepted() {
-        let r = parse(&obj(json!({
+        let r = parse_default(&obj(json!({
             "element": {"key": "dropbox"}, "providerData": {"code": "c"},
             "oauth.api.key": "k", "oauth.api.secret": "s", "oauth.callback.url": "https://a/b",
             "event.notification.enabled": "true",
@@ -247,11 +344,50 @@ mod tests {
         let base = json!({"element": {"key": "dropbox"}, "providerData": {"code": "c"},
             "configuration": {"oauth.api.key": "k", "oauth.api.secret": "s", "oauth.callback.url": "u",
             "event.notification.enabled": true, "event.notification.callback.url": "/relative"}});
-        assert!(parse(&obj(base))
+        assert!(parse_default(&obj(base))
             .expect_err("bad")
             .to_string()
             .contains("event.notification.callback.url"));
-        let unknown = parse(&obj(json!({"element": {"key": "nope"}}))).expect_err("unknown");
+        let unknown =
+            parse_default(&obj(json!({"element": {"key": "nope"}}))).expect_err("unknown");
         assert!(matches!(unknown, ProvisionError::UnknownElement(_)));
+    }
+
+    #[test]
+    fn polling_and_provider_data_rules() {
+        let ds = |extra: Value| {
+            let mut c = json!({"oauth.api.key": "k", "oauth.api.secret": "s", "oauth.callback.url": "https://a",
+                "docushare.domain": "acme.docushareflex.com", "event.vendor.type": "polling"});
+            if let (Some(c), Value::Object(e)) = (c.as_object_mut(), extra) {
+                c.extend(e);
+            }
+            parse_default(&obj(
+                json!({"element": {"key": "docushareflex"}, "providerData": {"code": ""}, "configuration": c}),
+            ))
+        };
+        assert!(
+            ds(json!({})).is_ok(),
+            "the seed's empty code is accepted for DocuShare Flex"
+        );
+        let low = ds(json!({"event.poller.refresh_interval": "0.5"})).expect_err("too low");
+        assert!(low.to_string().contains("event.poller.refresh_interval"));
+        let bad = ds(json!({"event.poller.configuration": "{nope"})).expect_err("bad json");
+        assert!(bad.to_string().contains("not valid JSON"));
+        let parsed =
+            ds(json!({"event.poller.configuration": "{\"events\": {\"url\": \"/events\"}}"}))
+                .expect("ok");
+        assert!(parsed.configuration["event.poller.configuration"].is_object());
+        let qb = parse_default(&obj(json!({"element": {"key": "quickbooks"}, "providerData": {"code": "c"},
+            "configuration": {"oauth.api.key": "k", "oauth.api.secret": "s", "oauth.callback.url": "https://a"}})))
+        .expect_err("realm");
+        assert_eq!(
+            qb.to_string(),
+            "Missing required field: providerData.realmId"
+        );
+        let hub = parse_default(&obj(json!({"element": {"key": "hubspot"}, "providerData": {"code": "c"},
+            "configuration": {"oauth.api.key": "k", "oauth.api.secret": "s", "oauth.callback.url": "https://a",
+            "event.vendor.type": "polling"}})))
+        .expect_err("no polling");
+        assert!(hub.to_string().contains("event.vendor.type"));
     }
 }

@@ -69,6 +69,12 @@ pub struct ProviderState {
     pub expires_at_ms: Option<i64>,
     /// The provider account this instance is connected to (routing key for webhooks).
     pub account_id: Option<String>,
+    /// A per-instance API host the provider named (Salesforce `instance_url`).
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// Bumped on every token refresh, so concurrent refreshers see one already happened.
+    #[serde(default)]
+    pub token_version: u64,
 }
 
 /// An element instance as stored. Secret configuration values are sealed.

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// One configuration entry of an element.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct ConfigEntry {
     pub key: &'static str,
     pub name: &'static str,
@@ -78,17 +78,18 @@ pub const EVENT_ENTRIES: &[ConfigEntry] = &[
     ),
 ];
 
-const DROPBOX_ENTRIES: &[ConfigEntry] = &[
+/// OAuth2 client entries every OAuth element has.
+const OAUTH: [ConfigEntry; 3] = [
     entry(
         "oauth.api.key",
-        "OAuth API Key (App key)",
+        "OAuth API Key (client id)",
         true,
         None,
         false,
     ),
     entry(
         "oauth.api.secret",
-        "OAuth API Secret (App secret)",
+        "OAuth API Secret (client secret)",
         true,
         None,
         true,
@@ -100,6 +101,37 @@ const DROPBOX_ENTRIES: &[ConfigEntry] = &[
         None,
         false,
     ),
+];
+
+/// Polling entries of elements that poll.
+pub const POLLING_ENTRIES: &[ConfigEntry] = &[
+    entry(
+        "event.poller.refresh_interval",
+        "Event poller refresh interval (mins)",
+        false,
+        Some("15"),
+        false,
+    ),
+    entry(
+        "event.poller.configuration",
+        "Configure Polling",
+        false,
+        None,
+        false,
+    ),
+    entry(
+        "event.poller.urls",
+        "Poller URLs (legacy)",
+        false,
+        None,
+        false,
+    ),
+];
+
+const DROPBOX_ENTRIES: &[ConfigEntry] = &[
+    OAUTH[0],
+    OAUTH[1],
+    OAUTH[2],
     entry(
         "event.vendor.type",
         "Event Type",
@@ -116,22 +148,195 @@ const DROPBOX_ENTRIES: &[ConfigEntry] = &[
     ),
 ];
 
-static CATALOG: &[ElementDef] = &[ElementDef {
-    id: 22,
-    key: "dropbox",
-    name: "Dropbox",
-    description: "Add a Dropbox Instance to connect your existing Dropbox account to the Documents Hub, allowing you to manage files and folders. You will need your Dropbox account information to add an instance.",
-    image: "elements/provider_dropbox.png",
-    hub: "documents",
-    auth_type: "oauth2",
-    type_oauth: true,
-    events: EventsSupported {
-        polling: false,
-        webhooks: true,
+const BOX_ENTRIES: &[ConfigEntry] = &[
+    OAUTH[0],
+    OAUTH[1],
+    OAUTH[2],
+    entry(
+        "event.vendor.type",
+        "Event Type",
+        false,
+        Some("webhook"),
+        false,
+    ),
+    entry(
+        "events.list.ids",
+        "Item ids to watch (webhooks v1)",
+        false,
+        None,
+        false,
+    ),
+    entry(
+        "box.webhook.signature.primary.key",
+        "Webhook primary signature key",
+        false,
+        None,
+        true,
+    ),
+    entry(
+        "box.webhook.signature.secondary.key",
+        "Webhook secondary signature key",
+        false,
+        None,
+        true,
+    ),
+];
+
+const DOCUSHARE_ENTRIES: &[ConfigEntry] = &[
+    OAUTH[0],
+    OAUTH[1],
+    OAUTH[2],
+    entry(
+        "docushare.domain",
+        "DocuShare Flex domain (<domain>.docushareflex.com)",
+        true,
+        None,
+        false,
+    ),
+    entry(
+        "event.vendor.type",
+        "Event Type",
+        false,
+        Some("polling"),
+        false,
+    ),
+];
+
+const HUBSPOT_ENTRIES: &[ConfigEntry] = &[
+    OAUTH[0],
+    OAUTH[1],
+    OAUTH[2],
+    entry("oauth.scope", "OAuth scopes", false, None, false),
+    entry(
+        "event.vendor.type",
+        "Event Type",
+        false,
+        Some("webhook"),
+        false,
+    ),
+];
+
+const QUICKBOOKS_ENTRIES: &[ConfigEntry] = &[
+    OAUTH[0],
+    OAUTH[1],
+    OAUTH[2],
+    entry(
+        "oauth.scope",
+        "OAuth scopes",
+        false,
+        Some("com.intuit.quickbooks.accounting"),
+        false,
+    ),
+    entry(
+        "quickbooks.webhook.verifier.token",
+        "Webhooks verifier token",
+        false,
+        None,
+        true,
+    ),
+    entry(
+        "event.vendor.type",
+        "Event Type",
+        false,
+        Some("webhook"),
+        false,
+    ),
+];
+
+const SFDC_ENTRIES: &[ConfigEntry] = &[
+    OAUTH[0],
+    OAUTH[1],
+    OAUTH[2],
+    entry("oauth.scope", "OAuth scopes", false, None, false),
+    entry(
+        "event.vendor.type",
+        "Event Type",
+        false,
+        Some("polling"),
+        false,
+    ),
+];
+
+static CATALOG: &[ElementDef] = &[
+    ElementDef {
+        id: 22,
+        key: "dropbox",
+        name: "Dropbox",
+        description: "Add a Dropbox Instance to connect your existing Dropbox account to the Documents Hub, allowing you to manage files and folders. You will need your Dropbox account information to add an instance.",
+        image: "elements/provider_dropbox.png",
+        hub: "documents",
+        auth_type: "oauth2",
+        type_oauth: true,
+        events: EventsSupported { polling: false, webhooks: true },
+        default_vendor_type: "webhook",
+        entries: DROPBOX_ENTRIES,
     },
-    default_vendor_type: "webhook",
-    entries: DROPBOX_ENTRIES,
-}];
+    ElementDef {
+        id: 20,
+        key: "box",
+        name: "Box",
+        description: "Add a Box Instance to connect your existing Box account to the Documents Hub, allowing you to manage files and folders.",
+        image: "elements/provider_box.png",
+        hub: "documents",
+        auth_type: "oauth2",
+        type_oauth: true,
+        events: EventsSupported { polling: false, webhooks: true },
+        default_vendor_type: "webhook",
+        entries: BOX_ENTRIES,
+    },
+    ElementDef {
+        id: 3447,
+        key: "docushareflex",
+        name: "DocuShare Flex",
+        description: "Add a DocuShare Flex Instance to connect your DocuShare Flex site to the Documents Hub.",
+        image: "elements/provider_docushareflex.png",
+        hub: "documents",
+        auth_type: "oauth2",
+        type_oauth: true,
+        events: EventsSupported { polling: true, webhooks: false },
+        default_vendor_type: "polling",
+        entries: DOCUSHARE_ENTRIES,
+    },
+    ElementDef {
+        id: 27,
+        key: "hubspot",
+        name: "HubSpot CRM",
+        description: "Add a HubSpot Instance to connect your existing HubSpot account to the CRM Hub.",
+        image: "elements/provider_hubspot.png",
+        hub: "crm",
+        auth_type: "oauth2",
+        type_oauth: true,
+        events: EventsSupported { polling: false, webhooks: true },
+        default_vendor_type: "webhook",
+        entries: HUBSPOT_ENTRIES,
+    },
+    ElementDef {
+        id: 29,
+        key: "quickbooks",
+        name: "QuickBooks Online",
+        description: "Add a QuickBooks Online Instance to connect your QuickBooks company to the Finance Hub.",
+        image: "elements/provider_quickbooks.png",
+        hub: "finance",
+        auth_type: "oauth2",
+        type_oauth: true,
+        events: EventsSupported { polling: true, webhooks: true },
+        default_vendor_type: "webhook",
+        entries: QUICKBOOKS_ENTRIES,
+    },
+    ElementDef {
+        id: 15,
+        key: "sfdc",
+        name: "Salesforce Sales Cloud",
+        description: "Add a Salesforce Instance to connect your existing Salesforce account to the CRM Hub.",
+        image: "elements/provider_sfdc.png",
+        hub: "crm",
+        auth_type: "oauth2",
+        type_oauth: true,
+        events: EventsSupported { polling: true, webhooks: false },
+        default_vendor_type: "polling",
+        entries: SFDC_ENTRIES,
+    },
+];
 
 /// Every element.
 pub fn all() -> &'static [ElementDef] {
@@ -144,9 +349,17 @@ pub fn find(key: &str) -> Option<&'static ElementDef> {
 }
 
 impl ElementDef {
-    /// The element's own entries followed by the event entries.
+    /// The element's own entries, the event entries, and the polling entries if it polls.
     pub fn all_entries(&self) -> impl Iterator<Item = &'static ConfigEntry> {
-        self.entries.iter().chain(EVENT_ENTRIES.iter())
+        let polling: &'static [ConfigEntry] = if self.events.polling {
+            POLLING_ENTRIES
+        } else {
+            &[]
+        };
+        self.entries
+            .iter()
+            .chain(EVENT_ENTRIES.iter())
+            .chain(polling.iter())
     }
 
     pub fn is_secret(&self, key: &str) -> bool {

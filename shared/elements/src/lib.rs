@@ -4,7 +4,9 @@
 //! - [`changes`]: change feeds (cursor + seen map) for providers that say who, not what.
 //! - [`urls`]: each provider's base URLs, overridable with `HERALD_ELEMENT_<KEY>_{API,AUTH}_URL`.
 //! - [`http`]: the outbound HTTP client every adapter uses (timeouts, no redirects).
-//! - [`oauth`]: authorize URLs and code exchange, dispatched per element.
+//! - [`oauth`]: authorize URLs, token grants and revocation, per element.
+//! - [`connect`]: code exchange plus learning the provider account (routing key).
+//! - [`polling`]: polling configuration parsing and validation (Java date patterns).
 //! - [`webhooks`]: provider webhook verification and routing keys, dispatched per element.
 //! - [`documents`]: the documents hub, dispatched per element.
 //! - [`view`]: the instance JSON the API answers (secrets masked).
@@ -16,11 +18,13 @@
 
 pub mod catalog;
 pub mod changes;
+pub mod connect;
 pub mod documents;
 pub mod dropbox;
 pub mod error;
 pub mod http;
 pub mod oauth;
+pub mod polling;
 pub mod urls;
 pub mod view;
 pub mod webhooks;

@@ -1,8 +1,104 @@
-//! OAuth2: the authorize URL a user is sent to, and the code exchange provisioning performs.
+//! OAuth2 for every element: the authorize URL a user is sent to, the token endpoint (code
+//! exchange, refresh, client credentials), revocation, and learning which provider account an
+//! instance is connected to (the webhook routing key).
+//!
+//! Per element, [`spec`] names the paths and how the client authenticates; everything else is
+//! the same RFC 6749 exchange. Provider errors come back in their own shapes
+//! (`{"error","error_description"}`, HubSpot's `{"status","message"}`) and are mapped to
+//! [`ElementError::Rejected`] with the provider's reason.
+
+use serde_json::{Map, Value};
 
 use crate::catalog::ElementDef;
 use crate::urls::ProviderUrls;
-use crate::{dropbox, ElementError};
+use crate::ElementError;
+
+/// How the client proves itself at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` form fields.
+    Body,
+    /// HTTP Basic with client id and secret.
+    Basic,
+}
+
+/// How tokens are revoked.
+#[derive(Debug, Clone, Copy)]
+pub enum Revoke {
+    None,
+    /// `POST <token host><path>` with the access token as bearer (Dropbox).
+    Bearer(&'static str),
+    /// `POST <token host><path>` form `token=<refresh or access>` plus client credentials.
+    Form(&'static str),
+    /// `DELETE <token host><path>/<refresh token>` (HubSpot).
+    DeleteRefresh(&'static str),
+}
+
+/// One element's OAuth2 endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthSpec {
+    pub authorize_path: &'static str,
+    pub token_path: &'static str,
+    pub client_auth: ClientAuth,
+    pub revoke: Revoke,
+    /// Extra authorize parameters (Dropbox needs `token_access_type=offline` for a refresh token).
+    pub authorize_extra: &'static [(&'static str, &'static str)],
+}
+
+pub fn spec(element: &str) -> Option<OAuthSpec> {
+    let s = |authorize_path, token_path, client_auth, revoke, authorize_extra| OAuthSpec {
+        authorize_path,
+        token_path,
+        client_auth,
+        revoke,
+        authorize_extra,
+    };
+    Some(match element {
+        "dropbox" => s(
+            "/oauth2/authorize",
+            "/oauth2/token",
+            ClientAuth::Body,
+            Revoke::Bearer("/2/auth/token/revoke"),
+            &[("token_access_type", "offline")],
+        ),
+        "box" => s(
+            "/api/oauth2/authorize",
+            "/oauth2/token",
+            ClientAuth::Body,
+            Revoke::Form("/oauth2/revoke"),
+            &[],
+        ),
+        "docushareflex" => s(
+            "/oauth2/authorize",
+            "/oauth2/token",
+            ClientAuth::Body,
+            Revoke::Form("/oauth2/revoke"),
+            &[],
+        ),
+        "hubspot" => s(
+            "/oauth/authorize",
+            "/oauth/v1/token",
+            ClientAuth::Body,
+            Revoke::DeleteRefresh("/oauth/v1/refresh-tokens"),
+            &[],
+        ),
+        "quickbooks" => s(
+            "/connect/oauth2",
+            "/oauth2/v1/tokens/bearer",
+            ClientAuth::Basic,
+            Revoke::Form("/oauth2/v1/tokens/revoke"),
+            &[],
+        ),
+        "sfdc" => s(
+            "/services/oauth2/authorize",
+            "/services/oauth2/token",
+            ClientAuth::Body,
+            Revoke::Form("/services/oauth2/revoke"),
+            &[],
+        ),
+        _ => return None,
+    })
+}
 
 /// The client app registered at the provider.
 pub struct OAuthApp<'a> {
@@ -11,22 +107,28 @@ pub struct OAuthApp<'a> {
     pub redirect_uri: &'a str,
 }
 
-/// What a successful code exchange yields.
-pub struct Connection {
+/// What the token endpoint answered.
+pub struct TokenSet {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_in_secs: Option<u64>,
-    /// The provider account (webhook routing key), when the provider names it.
-    pub account_id: Option<String>,
+    /// The rest of the answer (Dropbox `account_id`, Salesforce `instance_url` and `id`, …).
+    pub extra: Map<String, Value>,
 }
 
-impl std::fmt::Debug for Connection {
+impl std::fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("account_id", &self.account_id)
+        f.debug_struct("TokenSet")
             .field("expires_in_secs", &self.expires_in_secs)
             .finish_non_exhaustive()
     }
+}
+
+/// The grant presented at the token endpoint.
+pub enum Grant<'a> {
+    Code(&'a str),
+    Refresh(&'a str),
+    ClientCredentials,
 }
 
 /// The provider's authorize URL for a client app.
@@ -38,14 +140,9 @@ pub fn authorize_url(
     state: Option<&str>,
     scope: Option<&str>,
 ) -> Result<String, ElementError> {
-    let base = match def.key {
-        "dropbox" => format!("{}/oauth2/authorize", urls.auth),
-        other => {
-            return Err(ElementError::Unsupported(format!(
-                "{other} has no OAuth flow"
-            )))
-        }
-    };
+    let spec = spec(def.key)
+        .ok_or_else(|| ElementError::Unsupported(format!("{} has no OAuth flow", def.key)))?;
+    let base = format!("{}{}", urls.auth, spec.authorize_path);
     let mut url = url::Url::parse(&base).map_err(|e| ElementError::Invalid(e.to_string()))?;
     {
         let mut q = url.query_pairs_mut();
@@ -58,26 +155,148 @@ pub fn authorize_url(
         if let Some(scope) = scope {
             q.append_pair("scope", scope);
         }
-        if def.key == "dropbox" {
-            // Without it Dropbox issues no refresh token and the instance dies in 4 hours.
-            q.append_pair("token_access_type", "offline");
+        for (k, v) in spec.authorize_extra {
+            q.append_pair(k, v);
         }
     }
     Ok(url.into())
 }
 
-/// Exchanges an authorization code for tokens at the element's token endpoint.
-pub async fn exchange_code(
+/// Presents a grant at the element's token endpoint.
+pub async fn token(
     http: &reqwest::Client,
-    def: &ElementDef,
+    element: &str,
     urls: &ProviderUrls,
     app: &OAuthApp<'_>,
-    code: &str,
-) -> Result<Connection, ElementError> {
-    match def.key {
-        "dropbox" => dropbox::oauth::exchange_code(http, urls, app, code).await,
-        other => Err(ElementError::Unsupported(format!(
-            "{other} does not support OAuth code exchange"
-        ))),
+    grant: Grant<'_>,
+) -> Result<TokenSet, ElementError> {
+    let spec = spec(element)
+        .ok_or_else(|| ElementError::Unsupported(format!("{element} has no OAuth flow")))?;
+    let mut form: Vec<(&str, &str)> = match grant {
+        Grant::Code(code) => vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", app.redirect_uri),
+        ],
+        Grant::Refresh(rt) => vec![("grant_type", "refresh_token"), ("refresh_token", rt)],
+        Grant::ClientCredentials => vec![("grant_type", "client_credentials")],
+    };
+    let mut req = http
+        .post(format!("{}{}", urls.token, spec.token_path))
+        .header("Accept", "application/json");
+    match spec.client_auth {
+        ClientAuth::Body => {
+            form.push(("client_id", app.client_id));
+            form.push(("client_secret", app.client_secret));
+        }
+        ClientAuth::Basic => req = req.basic_auth(app.client_id, Some(app.client_secret)),
     }
+    let resp = req.form(&form).send().await?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await?;
+    if !(200..300).contains(&status) {
+        return Err(provider_error(status, &text));
+    }
+    let mut v: Map<String, Value> =
+        serde_json::from_str(&text).map_err(|_| ElementError::Provider {
+            status: 502,
+            message: "unreadable token answer".into(),
+        })?;
+    let access_token = v
+        .remove("access_token")
+        .and_then(|t| t.as_str().map(str::to_string))
+        .ok_or_else(|| ElementError::Provider {
+            status: 502,
+            message: "token answer without access_token".into(),
+        })?;
+    let refresh_token = v
+        .remove("refresh_token")
+        .and_then(|t| t.as_str().map(str::to_string));
+    let expires_in_secs = v.remove("expires_in").and_then(|e| {
+        e.as_u64()
+            .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
+    });
+    Ok(TokenSet {
+        access_token,
+        refresh_token,
+        expires_in_secs,
+        extra: v,
+    })
+}
+
+/// Maps a provider's error answer, in whatever shape it uses.
+pub fn provider_error(status: u16, text: &str) -> ElementError {
+    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let pick = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let reason = [
+        pick("error").or(pick("status")),
+        pick("error_description").or(pick("message")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(": ");
+    let message = if reason.is_empty() {
+        text.chars().take(200).collect()
+    } else {
+        reason
+    };
+    match status {
+        401 => ElementError::Unauthorized(message),
+        429 => ElementError::RateLimited {
+            retry_after_secs: None,
+        },
+        400..=499 => ElementError::Rejected { status, message },
+        _ => ElementError::Provider { status, message },
+    }
+}
+
+/// Revokes an instance's tokens at the provider (best effort is the caller's choice).
+pub async fn revoke(
+    http: &reqwest::Client,
+    element: &str,
+    urls: &ProviderUrls,
+    app: &OAuthApp<'_>,
+    access_token: &str,
+    refresh_token: Option<&str>,
+) -> Result<(), ElementError> {
+    let Some(spec) = spec(element) else {
+        return Ok(());
+    };
+    let resp = match spec.revoke {
+        Revoke::None => return Ok(()),
+        Revoke::Bearer(path) => {
+            http.post(format!("{}{}", urls.token, path))
+                .bearer_auth(access_token)
+                .send()
+                .await?
+        }
+        Revoke::Form(path) => {
+            let token = refresh_token.unwrap_or(access_token);
+            let mut req = http.post(format!("{}{}", urls.token, path));
+            let mut form = vec![("token", token)];
+            match spec.client_auth {
+                ClientAuth::Body => {
+                    form.push(("client_id", app.client_id));
+                    form.push(("client_secret", app.client_secret));
+                }
+                ClientAuth::Basic => req = req.basic_auth(app.client_id, Some(app.client_secret)),
+            }
+            req.form(&form).send().await?
+        }
+        Revoke::DeleteRefresh(path) => {
+            let Some(rt) = refresh_token else {
+                return Ok(());
+            };
+            http.delete(format!("{}{}/{}", urls.token, path, rt))
+                .send()
+                .await?
+        }
+    };
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let text = resp.text().await.unwrap_or_default();
+    Err(provider_error(status, &text))
 }

@@ -1,7 +1,9 @@
 //! Provider base URLs. Defaults are the providers' real hosts; `HERALD_ELEMENT_<KEY>_API_URL`
 //! and `HERALD_ELEMENT_<KEY>_AUTH_URL` replace them (for a fake, or a proxy). Adapters append
 //! the provider's documented paths. Where a provider has several API hosts (Dropbox's RPC and
-//! content hosts), an API override replaces all of them.
+//! content hosts, QuickBooks' API and token hosts), an API override replaces all of them.
+//! A `{docushare.domain}`-style placeholder stands for an instance configuration value
+//! (see [`ProviderUrls::for_instance`]).
 
 use std::collections::HashMap;
 
@@ -14,22 +16,69 @@ use crate::catalog;
 pub struct ProviderUrls {
     pub api: String,
     pub auth: String,
-    /// A second API host (Dropbox content); equals `api` when overridden.
+    /// A second API host (Dropbox and Box uploads); equals `api` when overridden.
     pub content: String,
+    /// The OAuth token host; equals `api` when overridden.
+    pub token: String,
 }
 
-fn defaults(key: &str) -> (&'static str, &'static str, &'static str) {
+/// (api, auth, content, token) of each element.
+fn defaults(key: &str) -> [&'static str; 4] {
     match key {
-        "dropbox" => (
+        "dropbox" => [
             "https://api.dropboxapi.com",
             "https://www.dropbox.com",
             "https://content.dropboxapi.com",
-        ),
-        _ => (
-            "https://invalid.example",
-            "https://invalid.example",
-            "https://invalid.example",
-        ),
+            "https://api.dropboxapi.com",
+        ],
+        "box" => [
+            "https://api.box.com",
+            "https://account.box.com",
+            "https://upload.box.com",
+            "https://api.box.com",
+        ],
+        "docushareflex" => ["https://{docushare.domain}"; 4],
+        "hubspot" => [
+            "https://api.hubapi.com",
+            "https://app.hubspot.com",
+            "https://api.hubapi.com",
+            "https://api.hubapi.com",
+        ],
+        "quickbooks" => [
+            "https://quickbooks.api.intuit.com",
+            "https://appcenter.intuit.com",
+            "https://quickbooks.api.intuit.com",
+            "https://oauth.platform.intuit.com",
+        ],
+        "sfdc" => ["https://login.salesforce.com"; 4],
+        _ => ["https://invalid.example"; 4],
+    }
+}
+
+impl ProviderUrls {
+    /// The URLs with `{entry}` placeholders filled from an instance's configuration.
+    pub fn for_instance<'a>(&self, config: impl Fn(&str) -> Option<&'a str>) -> ProviderUrls {
+        let fill = |u: &str| -> String {
+            let Some(start) = u.find('{') else {
+                return u.to_string();
+            };
+            let Some(len) = u[start..].find('}') else {
+                return u.to_string();
+            };
+            let key = &u[start + 1..start + len];
+            let value = config(key).unwrap_or_default().trim().trim_end_matches('/');
+            let value = value
+                .strip_prefix("https://")
+                .or_else(|| value.strip_prefix("http://"))
+                .unwrap_or(value);
+            format!("{}{}{}", &u[..start], value, &u[start + len + 1..])
+        };
+        ProviderUrls {
+            api: fill(&self.api),
+            auth: fill(&self.auth),
+            content: fill(&self.content),
+            token: fill(&self.token),
+        }
     }
 }
 
@@ -42,22 +91,62 @@ impl ElementUrls {
         let mut map = HashMap::new();
         for def in catalog::all() {
             let upper = def.key.to_ascii_uppercase();
-            let (api, auth, content) = defaults(def.key);
+            let [api, auth, content, token] = defaults(def.key);
             let api_var = format!("HERALD_ELEMENT_{upper}_API_URL");
-            let overridden = env.get(&api_var).is_some();
-            let api = env.base_url(&api_var, api)?;
-            let auth = env.base_url(&format!("HERALD_ELEMENT_{upper}_AUTH_URL"), auth)?;
-            let content = if overridden {
-                api.clone()
-            } else {
-                content.to_string()
+            let auth_var = format!("HERALD_ELEMENT_{upper}_AUTH_URL");
+            let auth = match env.get(&auth_var) {
+                Some(_) => env.base_url(&auth_var, auth)?,
+                None => auth.to_string(),
             };
-            map.insert(def.key, ProviderUrls { api, auth, content });
+            let urls = match env.get(&api_var) {
+                Some(_) => {
+                    let api = env.base_url(&api_var, api)?;
+                    ProviderUrls {
+                        content: api.clone(),
+                        token: api.clone(),
+                        auth,
+                        api,
+                    }
+                }
+                None => ProviderUrls {
+                    api: api.into(),
+                    auth,
+                    content: content.into(),
+                    token: token.into(),
+                },
+            };
+            map.insert(def.key, urls);
         }
         Ok(Self(map))
     }
 
     pub fn get(&self, key: &str) -> Option<&ProviderUrls> {
         self.0.get(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_every_api_host_and_placeholders_fill() {
+        let env = Env::from_pairs([(
+            "HERALD_ELEMENT_QUICKBOOKS_API_URL",
+            "http://127.0.0.1:9/qb/",
+        )]);
+        let urls = ElementUrls::from_env(&env).expect("valid");
+        let qb = urls.get("quickbooks").expect("qb");
+        assert_eq!(qb.token, "http://127.0.0.1:9/qb");
+        assert_eq!(qb.auth, "https://appcenter.intuit.com");
+        let ds = urls.get("docushareflex").expect("ds").for_instance(|k| {
+            (k == "docushare.domain").then_some("https://acme.docushareflex.com/")
+        });
+        assert_eq!(ds.api, "https://acme.docushareflex.com");
+        let bad = Env::from_pairs([("HERALD_ELEMENT_BOX_AUTH_URL", "ftp://x")]);
+        assert_eq!(
+            ElementUrls::from_env(&bad).expect_err("bad").var,
+            "HERALD_ELEMENT_BOX_AUTH_URL"
+        );
     }
 }

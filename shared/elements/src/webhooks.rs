@@ -57,3 +57,12 @@ pub fn routing_keys(element: &str, body: &[u8]) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// The configuration entry holding the secret an element's webhooks are signed with.
+pub fn signing_secret_entry(element: &str) -> Option<&'static str> {
+    match element {
+        "dropbox" | "hubspot" => Some("oauth.api.secret"),
+        "quickbooks" => Some("quickbooks.webhook.verifier.token"),
+        _ => None,
+    }
+}

@@ -1,14 +1,12 @@
 //! Dropbox: OAuth2, signed webhooks that say *who* changed, and the `list_folder` change feed
 //! that says *what*.
 //!
-//! - [`oauth`]: code exchange at `<API_URL>/oauth2/token`.
 //! - [`api`]: RPC calls at `<API_URL>/2/...` with Dropbox's error shapes mapped.
 //! - [`webhook`]: `X-Dropbox-Signature` and the accounts a notification names.
 //! - [`changes`]: entries after a cursor turned into normalized events.
 
 pub mod api;
 pub mod changes;
-pub mod oauth;
 pub mod webhook;
 
 pub const KEY: &str = "dropbox";
