@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use herald_core::signing::hmac_sha256;
-use serde::Deserialize;
+
+use crate::fake_oauth::{FakeOAuth, OAuthProfile};
 use serde_json::{json, Value};
 
 /// One file or folder, or a deletion in the change log.
@@ -30,14 +31,11 @@ struct Item {
 
 #[derive(Default)]
 struct Inner {
-    client_id: String,
     client_secret: String,
     account_id: String,
     uid: u64,
     items: BTreeMap<String, Item>,
     log: Vec<Value>,
-    codes: HashMap<String, String>,
-    tokens: Vec<String>,
     webhook_url: Option<String>,
     page_size: usize,
     next_id: u64,
@@ -50,6 +48,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct FakeDropbox {
     inner: Arc<Mutex<Inner>>,
+    /// The OAuth half (codes, tokens, refresh, expiry).
+    pub oauth: FakeOAuth,
     pub addr: SocketAddr,
     /// First wait between webhook retries (doubles each time).
     retry_base: Duration,
@@ -76,14 +76,23 @@ impl FakeDropbox {
         let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let inner = Inner {
-            client_id: client_id.into(),
             client_secret: client_secret.into(),
             account_id: format!("dbid:AAH{}", &herald_core::crypto::random_secret()[..20]),
             uid: 12345678,
             page_size: 3,
             ..Default::default()
         };
+        let mut profile = OAuthProfile::standard(14_400);
+        profile.refresh_needs_offline = true;
+        profile
+            .extra
+            .insert("account_id".into(), json!(inner.account_id));
+        profile
+            .extra
+            .insert("uid".into(), json!(inner.uid.to_string()));
+        let oauth = FakeOAuth::new(client_id, client_secret, profile);
         let fake = Self {
+            oauth,
             inner: Arc::new(Mutex::new(inner)),
             addr,
             retry_base,
@@ -92,6 +101,7 @@ impl FakeDropbox {
         let app = Router::new()
             .route("/oauth2/authorize", get(authorize))
             .route("/oauth2/token", post(token))
+            .route("/2/auth/token/revoke", post(revoke))
             .route("/2/files/list_folder", post(list_folder))
             .route("/2/files/list_folder/continue", post(list_continue))
             .route("/2/files/create_folder_v2", post(create_folder))
@@ -261,12 +271,7 @@ impl FakeDropbox {
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let given = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        lock(&self.inner).tokens.iter().any(|t| t == given)
+        self.oauth.bearer_ok(headers)
     }
 }
 
@@ -294,92 +299,31 @@ async fn authorize(
     State(f): State<FakeDropbox>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (client_ok, deny) = {
-        let g = lock(&f.inner);
-        (q.get("client_id") == Some(&g.client_id), g.deny)
-    };
-    let Some(redirect) = q.get("redirect_uri") else {
-        return (StatusCode::BAD_REQUEST, "missing redirect_uri").into_response();
-    };
-    if !client_ok || q.get("response_type").map(String::as_str) != Some("code") {
-        return (
-            StatusCode::BAD_REQUEST,
-            "invalid client_id or response_type",
-        )
-            .into_response();
-    }
-    let state = q.get("state").cloned().unwrap_or_default();
-    let mut url = url::Url::parse(redirect).expect("redirect uri");
-    if deny {
-        url.query_pairs_mut()
-            .append_pair("error", "access_denied")
-            .append_pair("state", &state);
-    } else {
-        let code = herald_core::crypto::random_secret();
-        lock(&f.inner).codes.insert(code.clone(), redirect.clone());
-        url.query_pairs_mut()
-            .append_pair("code", &code)
-            .append_pair("state", &state);
-    }
-    (
-        StatusCode::FOUND,
-        [(axum::http::header::LOCATION, url.to_string())],
-    )
-        .into_response()
+    let deny = lock(&f.inner).deny;
+    f.oauth.authorize(&q, deny)
 }
 
-#[derive(Deserialize)]
-struct TokenForm {
-    grant_type: String,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+async fn token(
+    State(f): State<FakeDropbox>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    f.oauth.token(&headers, &form)
 }
 
-async fn token(State(f): State<FakeDropbox>, Form(form): Form<TokenForm>) -> Response {
-    let invalid = |desc: &str| {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "invalid_grant", "error_description": desc})),
-        )
-            .into_response()
-    };
-    let mut g = lock(&f.inner);
-    if form.client_id.as_deref() != Some(g.client_id.as_str())
-        || form.client_secret.as_deref() != Some(g.client_secret.as_str())
-    {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "invalid_client"})),
-        )
-            .into_response();
+/// `POST /2/auth/token/revoke` with the token as bearer; `null` body.
+async fn revoke(State(f): State<FakeDropbox>, headers: HeaderMap) -> Response {
+    if !f.authorized(&headers) {
+        return bad_token();
     }
-    if form.grant_type != "authorization_code" {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "unsupported_grant_type"})),
-        )
-            .into_response();
-    }
-    let Some(code) = form.code else {
-        return invalid("missing code");
-    };
-    // Codes are single use.
-    let Some(redirect) = g.codes.remove(&code) else {
-        return invalid("code doesn't exist or has expired");
-    };
-    if form.redirect_uri.as_deref() != Some(redirect.as_str()) {
-        return invalid("redirect_uri mismatch");
-    }
-    let access = format!("sl.{}", herald_core::crypto::random_secret());
-    g.tokens.push(access.clone());
-    Json(json!({
-        "access_token": access, "token_type": "bearer", "expires_in": 14400,
-        "refresh_token": herald_core::crypto::random_secret(),
-        "account_id": g.account_id, "uid": g.uid.to_string(),
-    }))
-    .into_response()
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    f.oauth.revoke(&token);
+    Json(Value::Null).into_response()
 }
 
 fn page(g: &Inner, entries: Vec<Value>, start: usize, cursor_base: &str) -> Value {

@@ -7,7 +7,10 @@
 //! - [`receiver`]: a callback receiver that records every request and answers as told.
 //! - [`wait`]: waiting for a condition with a deadline (never a bare sleep).
 
+pub mod fake_box;
 pub mod fake_dropbox;
+pub mod fake_oauth;
+pub mod fake_oauth_apps;
 pub mod procs;
 pub mod receiver;
 pub mod stack;

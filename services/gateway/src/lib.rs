@@ -2,6 +2,7 @@
 //!
 //! - [`routes`]: one module per resource (elements, admin, instances, events, hubs).
 //! - [`auth`]: the `Authorization` header forms and the extractors that check them.
+//! - [`provider`]: provider calls with a live token (refresh before expiry and on 401).
 //! - [`lenient_json`]: instance bodies as the seed documents write them.
 //! - [`error`]: the one error type, status and stable code per variant.
 //! - [`state`]: what handlers share.
@@ -11,6 +12,7 @@
 pub mod auth;
 pub mod error;
 pub mod lenient_json;
+pub mod provider;
 pub mod routes;
 pub mod state;
 

@@ -62,6 +62,8 @@ const LEASE_MS: u64 = 60_000;
 const LEASE_WAIT: Duration = Duration::from_secs(30);
 /// Syncs one lease holder runs back to back for deliveries that arrive meanwhile.
 const MAX_ROUNDS: usize = 8;
+/// Refresh a token this close to its expiry before using it.
+const EXPIRY_MARGIN_MS: i64 = 60_000;
 
 /// Makes sure a sync that started after this call completes; returns the events it produced
 /// (0 when another worker's sync covered this call).
@@ -148,13 +150,33 @@ async fn sync_locked(
             .cursor
             .ok_or_else(|| SyncError::Unusable(inst.id, "no change cursor".into()))?,
     };
+    let inst = if inst
+        .provider
+        .expires_at_ms
+        .is_some_and(|at| at - now_ms() < EXPIRY_MARGIN_MS)
+    {
+        refresh_token(s, &inst).await?;
+        instances::get(&mut conn, keys, inst.id)
+            .await?
+            .unwrap_or(inst)
+    } else {
+        inst
+    };
     let token = access_token(s, &inst)?;
     let urls = s
         .urls
         .get(&inst.element_key)
-        .ok_or_else(|| SyncError::Unusable(inst.id, "no provider URLs".into()))?;
+        .ok_or_else(|| SyncError::Unusable(inst.id, "no provider URLs".into()))?
+        .for_instance(|k| inst.config_str(k));
     let (fetched, next_cursor) =
-        changes::fetch(&s.http, &inst.element_key, urls, &token, &cursor).await?;
+        match changes::fetch(&s.http, &inst.element_key, &urls, &token, &cursor).await {
+            Err(ElementError::Unauthorized(m)) => {
+                // Refresh now; the redelivery (shortly) uses the new token.
+                refresh_token(s, &inst).await?;
+                return Err(SyncError::Provider(ElementError::Unauthorized(m)));
+            }
+            other => other?,
+        };
     let seen = match changes::seen_lookup(&fetched) {
         Some(lookup) => sync::seen(&mut conn, keys, inst.id, &lookup).await?,
         None => sync::seen_all(&mut conn, keys, inst.id).await?,
@@ -201,6 +223,22 @@ async fn sync_locked(
     }
     sync::commit(&mut conn, keys, inst.id, &batch).await?;
     Ok(produced)
+}
+
+/// Asks provisioning to refresh the instance's token (single flight across replicas).
+async fn refresh_token(s: &Shared, inst: &InstanceRecord) -> Result<(), SyncError> {
+    let req = herald_core::model::ProvisioningRequest::RefreshV1 {
+        instance_id: inst.id,
+        seen_version: inst.provider.token_version,
+    };
+    match herald_core::rpc::provisioning(&s.brokers, "refresh", &req, Duration::from_secs(45)).await
+    {
+        Ok(_) => Ok(()),
+        Err(herald_core::rpc::RpcCallError::Refused(e)) if e.code == "instance_invalid" => {
+            Err(SyncError::Unusable(inst.id, e.message))
+        }
+        Err(e) => Err(SyncError::Bus(e.to_string())),
+    }
 }
 
 fn access_token(s: &Shared, inst: &InstanceRecord) -> Result<String, SyncError> {

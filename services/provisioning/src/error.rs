@@ -10,6 +10,10 @@ pub enum ProvisionError {
     Invalid(String),
     #[error("{0}")]
     UnknownElement(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    InstanceInvalid(String),
     #[error("Provider rejected the authorization code: {0}")]
     CodeRejected(String),
     #[error("Provider is unavailable: {0}")]
@@ -25,6 +29,8 @@ impl ProvisionError {
         let (status, code) = match self {
             Self::Invalid(_) => (400, "invalid_instance"),
             Self::UnknownElement(_) => (404, "unknown_element"),
+            Self::NotFound(_) => (404, "not_found"),
+            Self::InstanceInvalid(_) => (409, "instance_invalid"),
             Self::CodeRejected(_) => (400, "provider_rejected_code"),
             Self::ProviderUnavailable(_) => (502, "provider_unavailable"),
             Self::Unavailable(_) => (503, "unavailable"),

@@ -3,11 +3,13 @@
 //! facts on the INSTANCES stream.
 //!
 //! - [`create`]: the create flow (code exchange, change-feed start, store, announce).
+//! - [`refresh`]: single-flight token refresh per instance.
 //! - [`request`]: reading and validating instance bodies.
 //! - [`error`]: failures with their HTTP status and stable code.
 
 pub mod create;
 pub mod error;
+pub mod refresh;
 pub mod request;
 
 use std::sync::Arc;
@@ -181,7 +183,7 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
             )
         }
     };
-    match req {
+    let (op, result) = match req {
         ProvisioningRequest::CreateV1 {
             user_id,
             org_id,
@@ -189,22 +191,34 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
             body,
         } => {
             let body = body.as_object().cloned().unwrap_or_default();
-            let result = create::create(ctx, user_id, org_id, &body).await;
-            let outcome = if result.is_ok() { "ok" } else { "error" };
-            ctx.metrics.provisioning_requests.inc(&["create", outcome]);
-            match result {
-                Ok(v) => RpcReply::Ok(v),
-                Err(e) => {
-                    if let error::ProvisionError::Internal(cause)
-                    | error::ProvisionError::Unavailable(cause) = &e
-                    {
-                        tracing::error!(%request_id, %cause, "create failed");
-                    } else {
-                        tracing::info!(%request_id, error = %e, "create refused");
-                    }
-                    RpcReply::Error(e.to_rpc())
-                }
-            }
+            let r = create::create(ctx, user_id, org_id, &body).await;
+            log_outcome("create", &request_id, &r);
+            ("create", r)
         }
+        ProvisioningRequest::RefreshV1 {
+            instance_id,
+            seen_version,
+        } => {
+            let r = refresh::refresh(ctx, instance_id, seen_version).await;
+            log_outcome("refresh", &instance_id.to_string(), &r);
+            ("refresh", r)
+        }
+    };
+    ctx.metrics
+        .provisioning_requests
+        .inc(&[op, if result.is_ok() { "ok" } else { "error" }]);
+    match result {
+        Ok(v) => RpcReply::Ok(v),
+        Err(e) => RpcReply::Error(e.to_rpc()),
+    }
+}
+
+fn log_outcome(op: &str, subject: &str, r: &Result<serde_json::Value, error::ProvisionError>) {
+    match r {
+        Ok(_) => {}
+        Err(e @ (error::ProvisionError::Internal(_) | error::ProvisionError::Unavailable(_))) => {
+            tracing::error!(op, subject, error = ?e, "request failed")
+        }
+        Err(e) => tracing::info!(op, subject, error = %e, "request refused"),
     }
 }

@@ -13,6 +13,7 @@
 //! - [`ids`]: id sequences and random secrets.
 //! - [`http`]: request ids and the JSON error body every HTTP answer uses.
 //! - [`process`]: the start of every binary (config, logs, signal, exit code).
+//! - [`rpc`]: requests to provisioning over NATS (with patience while it starts).
 //! - [`ops`]: the ops listener (`/healthz`, `/readyz`, `/metrics`).
 //! - [`metrics`]: the Prometheus registry and every metric family.
 //!
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod process;
+pub mod rpc;
 pub mod shutdown;
 pub mod signing;
 pub mod store;

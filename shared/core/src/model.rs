@@ -18,6 +18,9 @@ pub enum ProvisioningRequest {
         request_id: String,
         body: Value,
     },
+    /// Refresh an instance's access token, unless it changed since `seen_version`.
+    #[serde(rename = "refresh.1")]
+    RefreshV1 { instance_id: u64, seen_version: u64 },
 }
 
 /// The reply to any provisioning request.

@@ -2,9 +2,9 @@
 
 use serde_json::{json, Value};
 
-use crate::dropbox;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
+use crate::{boxcom, dropbox};
 
 /// Creates a folder at `path`; answers the hub's folder object.
 pub async fn create_folder(
@@ -31,6 +31,18 @@ pub async fn create_folder(
                 "size": 0,
                 "tags": [],
                 "createdDate": e.server_modified,
+            }))
+        }
+        boxcom::KEY => {
+            let f = boxcom::create_folder(http, urls, token, path).await?;
+            Ok(json!({
+                "id": f["id"],
+                "path": path,
+                "name": f["name"],
+                "directory": true,
+                "size": 0,
+                "tags": [],
+                "createdDate": f.get("created_at"),
             }))
         }
         other => Err(ElementError::Unsupported(format!(

@@ -10,12 +10,14 @@
 //! - [`webhooks`]: provider webhook verification and routing keys, dispatched per element.
 //! - [`documents`]: the documents hub, dispatched per element.
 //! - [`view`]: the instance JSON the API answers (secrets masked).
+//! - [`boxcom`]: the Box adapter (content API by id, paths resolved from the root).
 //! - [`dropbox`]: the Dropbox adapter (OAuth, webhooks, change feed, documents).
 //! - [`error`]: the one error type adapters return, classified for callers.
 //!
 //! Not here: Redis, NATS, HTTP servers, or any delivery logic. Adding an element means adding a
 //! module and a catalog entry, and a match arm in each dispatcher it supports.
 
+pub mod boxcom;
 pub mod catalog;
 pub mod changes;
 pub mod connect;

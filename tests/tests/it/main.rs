@@ -5,4 +5,5 @@ mod faults;
 mod helpers;
 mod identity;
 mod process;
+mod providers;
 mod seed_flow;

@@ -5,7 +5,7 @@ mod elements;
 mod events;
 mod hubs;
 mod instances;
-mod rpc;
+pub(crate) mod rpc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;

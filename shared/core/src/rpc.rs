@@ -1,0 +1,64 @@
+//! Calling provisioning over NATS request/reply, for every service that needs it.
+//!
+//! While no provisioning replica is subscribed (one is starting or restarting), a request is
+//! retried for a short while instead of failing at once.
+
+use std::time::Duration;
+
+use async_nats::RequestErrorKind;
+use serde_json::Value;
+
+use crate::brokers::Brokers;
+use crate::model::{ProvisioningRequest, RpcError, RpcReply};
+
+/// How long to wait for a provisioning replica to appear.
+const NO_RESPONDERS_PATIENCE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RpcCallError {
+    #[error("provisioning is unavailable: {0}")]
+    Unavailable(String),
+    #[error("{}", .0.message)]
+    Refused(RpcError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Sends `req` to `herald.v1.rpc.provisioning.<op>` and waits up to `timeout` for the answer.
+pub async fn provisioning(
+    brokers: &Brokers,
+    op: &str,
+    req: &ProvisioningRequest,
+    timeout: Duration,
+) -> Result<Value, RpcCallError> {
+    let payload: bytes::Bytes = serde_json::to_vec(req)
+        .map_err(|e| RpcCallError::Internal(e.to_string()))?
+        .into();
+    let subject = brokers.topo.rpc_provisioning(op);
+    let started = tokio::time::Instant::now();
+    let msg = loop {
+        match tokio::time::timeout(
+            timeout,
+            brokers.nats.request(subject.clone(), payload.clone()),
+        )
+        .await
+        {
+            Err(_) => return Err(RpcCallError::Unavailable("no answer in time".into())),
+            Ok(Ok(m)) => break m,
+            Ok(Err(e))
+                if e.kind() == RequestErrorKind::NoResponders
+                    && started.elapsed() < NO_RESPONDERS_PATIENCE =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(Err(e)) => return Err(RpcCallError::Unavailable(e.kind().to_string())),
+        }
+    };
+    match serde_json::from_slice::<RpcReply>(&msg.payload) {
+        Ok(RpcReply::Ok(v)) => Ok(v),
+        Ok(RpcReply::Error(e)) => Err(RpcCallError::Refused(e)),
+        Err(e) => Err(RpcCallError::Internal(format!(
+            "unreadable provisioning reply: {e}"
+        ))),
+    }
+}

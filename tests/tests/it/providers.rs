@@ -1,0 +1,344 @@
+//! Every element: catalog, OAuth URLs, provisioning from the seeds' bodies, token lifecycle.
+
+use herald_e2e::fake_box::FakeBox;
+use herald_e2e::fake_oauth_apps::{FakeOAuthApp, Provider, HUBSPOT_PORTAL, QUICKBOOKS_REALM};
+use herald_e2e::receiver::Receiver;
+use herald_e2e::stack::Stack;
+use serde_json::{json, Value};
+
+const APP_ID: &str = "app-client-id";
+const APP_SECRET: &str = "app-client-secret";
+const REDIRECT: &str = "https://www.mycoolapp.com/auth";
+
+struct Providers {
+    stack: Stack,
+    boxcom: FakeBox,
+    hubspot: FakeOAuthApp,
+    quickbooks: FakeOAuthApp,
+    sfdc: FakeOAuthApp,
+    docushare: FakeOAuthApp,
+    receiver: Receiver,
+}
+
+async fn create_test_providers() -> Providers {
+    // Box and DocuShare Flex use the credentials the seeds' bodies carry.
+    let boxcom = FakeBox::start("xxxxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxxxxxxxx").await;
+    boxcom.oauth.seed_code("xoz8AFqScK2ngM04kSSM");
+    let docushare = FakeOAuthApp::start(
+        Provider::DocuShareFlex,
+        "xxxxxxxxxxxxxxxxxx",
+        "xxxxxxxxxxxxxxxxxxxxxxxx",
+    )
+    .await;
+    let hubspot = FakeOAuthApp::start(Provider::HubSpot, APP_ID, APP_SECRET).await;
+    let quickbooks = FakeOAuthApp::start(Provider::QuickBooks, APP_ID, APP_SECRET).await;
+    let sfdc = FakeOAuthApp::start(Provider::Salesforce, APP_ID, APP_SECRET).await;
+    let mut env = Vec::new();
+    for (key, url) in [
+        ("BOX", boxcom.url()),
+        ("DOCUSHAREFLEX", docushare.url()),
+        ("HUBSPOT", hubspot.url()),
+        ("QUICKBOOKS", quickbooks.url()),
+        ("SFDC", sfdc.url()),
+    ] {
+        env.push((format!("HERALD_ELEMENT_{key}_API_URL"), url.clone()));
+        env.push((format!("HERALD_ELEMENT_{key}_AUTH_URL"), url));
+    }
+    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let stack = Stack::start(&env).await;
+    let receiver = Receiver::start().await;
+    Providers {
+        stack,
+        boxcom,
+        hubspot,
+        quickbooks,
+        sfdc,
+        docushare,
+        receiver,
+    }
+}
+
+impl Providers {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .stack
+            .http
+            .get(self.stack.api(path))
+            .header("Authorization", self.stack.platform_auth())
+            .send()
+            .await
+            .expect("get");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_instance(&self, body: String) -> (u16, Value) {
+        let r = self
+            .stack
+            .http
+            .post(self.stack.api("/instances"))
+            .header("Authorization", self.stack.platform_auth())
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The OAuth URL for `element`, followed at its fake: the redirect's query.
+    async fn authorize(&self, element: &str) -> std::collections::HashMap<String, String> {
+        let (st, v) = self
+            .get(&format!("/elements/{element}/oauth/url?apiKey={APP_ID}&apiSecret={APP_SECRET}&callbackUrl={REDIRECT}&state={element}"))
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let resp = client
+            .get(v["oauthUrl"].as_str().expect("url"))
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(resp.status(), 302, "{element} authorize");
+        let loc = url::Url::parse(resp.headers()["location"].to_str().expect("loc")).expect("url");
+        loc.query_pairs().into_owned().collect()
+    }
+
+    fn body(&self, element: &str, provider_data: Value) -> String {
+        json!({"element": {"key": element}, "providerData": provider_data, "name": format!("{element} instance"),
+            "configuration": {"oauth.api.key": APP_ID, "oauth.api.secret": APP_SECRET, "oauth.callback.url": REDIRECT,
+            "event.notification.enabled": true, "event.notification.callback.url": self.receiver.url}})
+        .to_string()
+    }
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
+        .expect("fixture")
+}
+
+#[tokio::test]
+async fn the_catalog_lists_six_elements_with_their_entries() {
+    let p = create_test_providers().await;
+    let (st, all) = p.get("/elements").await;
+    assert_eq!(st, 200);
+    let keys: Vec<&str> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["key"].as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "dropbox",
+            "box",
+            "docushareflex",
+            "hubspot",
+            "quickbooks",
+            "sfdc"
+        ]
+    );
+    let (_, ds) = p.get("/elements/docushareflex").await;
+    assert_eq!(ds["hub"], "documents");
+    assert_eq!(
+        ds["eventsSupported"],
+        json!({"polling": true, "webhooks": false})
+    );
+    let domain = ds["configuration"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["key"] == "docushare.domain")
+        .cloned();
+    assert_eq!(domain.map(|d| d["required"].clone()), Some(json!(true)));
+    let (_, qb) = p.get("/elements/quickbooks").await;
+    assert_eq!(
+        qb["eventsSupported"],
+        json!({"polling": true, "webhooks": true})
+    );
+    let secret = qb["configuration"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["key"] == "quickbooks.webhook.verifier.token")
+        .cloned();
+    assert_eq!(secret.map(|d| d["secret"].clone()), Some(json!(true)));
+    let (st, _) = p.get("/elements/nosuch").await;
+    assert_eq!(st, 404);
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_box_and_docushare_seed_bodies_provision_verbatim() {
+    let p = create_test_providers().await;
+    let (st, v) = p.post_instance(fixture("box-instance.json")).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["element"]["key"], "box");
+    assert_eq!(v["name"], "API Instance");
+    assert_eq!(v["configuration"]["oauth.api.secret"], "********");
+    let (st, v) = p
+        .post_instance(fixture("docushareflex-instance.json"))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["element"]["key"], "docushareflex");
+    assert_eq!(v["configuration"]["event.vendor.type"], "polling");
+    assert_eq!(
+        v["configuration"]["docushare.domain"],
+        "mydomain.docushareflex.com"
+    );
+    // The Box code was single use: the same body again is refused with Box's reason.
+    let (st, v) = p.post_instance(fixture("box-instance.json")).await;
+    assert_eq!(st, 400);
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalid_grant")),
+        "{v}"
+    );
+    let _ = &p.docushare;
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn hubspot_quickbooks_and_salesforce_connect_through_their_oauth_flows() {
+    let p = create_test_providers().await;
+    let q = p.authorize("hubspot").await;
+    let (st, v) = p
+        .post_instance(p.body("hubspot", json!({"code": q["code"]})))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["element"]["hub"], "crm");
+
+    let q = p.authorize("quickbooks").await;
+    assert_eq!(
+        q["realmId"], QUICKBOOKS_REALM,
+        "Intuit's redirect carries the realm"
+    );
+    let (st, v) = p
+        .post_instance(p.body("quickbooks", json!({"code": q["code"]})))
+        .await;
+    assert_eq!(st, 400);
+    assert_eq!(v["message"], "Missing required field: providerData.realmId");
+    let (st, v) = p
+        .post_instance(p.body(
+            "quickbooks",
+            json!({"code": q["code"], "realmId": q["realmId"]}),
+        ))
+        .await;
+    assert_eq!(st, 200, "{v}");
+
+    let q = p.authorize("sfdc").await;
+    let (st, v) = p
+        .post_instance(p.body("sfdc", json!({"code": q["code"]})))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["configuration"]["event.vendor.type"], "polling");
+
+    // Routing keys were learned: the HubSpot portal and the QuickBooks realm.
+    let client = redis::Client::open(p.stack.redis.url()).expect("redis");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("conn");
+    let keys = herald_core::keys::Keys::new(&p.stack.prefix);
+    let hub: Vec<u64> = redis::cmd("SMEMBERS")
+        .arg(keys.route("hubspot", &HUBSPOT_PORTAL.to_string()))
+        .query_async(&mut conn)
+        .await
+        .expect("smembers");
+    let realm: Vec<u64> = redis::cmd("SMEMBERS")
+        .arg(keys.route("quickbooks", QUICKBOOKS_REALM))
+        .query_async(&mut conn)
+        .await
+        .expect("smembers");
+    assert_eq!((hub.len(), realm.len()), (1, 1));
+    let _ = (&p.hubspot, &p.quickbooks, &p.sfdc);
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_hub_calls_with_an_expired_box_token_refresh_once() {
+    let p = create_test_providers().await;
+    let (st, inst) = p.post_instance(fixture("box-instance.json")).await;
+    assert_eq!(st, 200, "{inst}");
+    let token = inst["token"].as_str().expect("token").to_string();
+    p.boxcom.oauth.expire_access_tokens();
+    let calls = (0..20).map(|i| {
+        let req = p
+            .stack
+            .http
+            .post(
+                p.stack
+                    .api(&format!("/hubs/documents/folders?path=/c{i:02}")),
+            )
+            .header(
+                "Authorization",
+                format!("User {}, Element {}", p.stack.user_secret, token),
+            )
+            .json(&json!({"name": format!("c{i:02}")}));
+        async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+    });
+    let statuses = futures::future::join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        p.boxcom.oauth.refresh_grants(),
+        1,
+        "exactly one refresh at Box"
+    );
+    assert_eq!(p.boxcom.root_folders().len(), 20);
+    // The new refresh token works later too (the old one died with the refresh).
+    p.boxcom.oauth.expire_access_tokens();
+    let r = p
+        .stack
+        .http
+        .post(p.stack.api("/hubs/documents/folders?path=/later"))
+        .header(
+            "Authorization",
+            format!("User {}, Element {}", p.stack.user_secret, token),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    assert_eq!(p.boxcom.oauth.refresh_grants(), 2);
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_marks_the_instance_invalid_and_says_why() {
+    let p = create_test_providers().await;
+    let (_, inst) = p.post_instance(fixture("box-instance.json")).await;
+    let id = inst["id"].as_u64().expect("id");
+    let token = inst["token"].as_str().expect("token").to_string();
+    p.boxcom.oauth.expire_access_tokens();
+    p.boxcom.oauth.revoke_refresh_tokens();
+    let hub = || {
+        p.stack
+            .http
+            .post(p.stack.api("/hubs/documents/folders?path=/x"))
+            .header(
+                "Authorization",
+                format!("User {}, Element {}", p.stack.user_secret, token),
+            )
+            .send()
+    };
+    let r = hub().await.expect("post");
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["code"], "instance_invalid");
+    let (_, got) = p.get(&format!("/instances/{id}")).await;
+    assert_eq!(got["valid"], false);
+    assert!(
+        got["invalidReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("refresh token")),
+        "{got}"
+    );
+    // Not retried forever: the next call is refused without asking Box again.
+    let before = p.boxcom.oauth.refresh_grants();
+    assert_eq!(hub().await.expect("post").status(), 409);
+    assert_eq!(p.boxcom.oauth.refresh_grants(), before);
+    p.stack.shutdown().await;
+}
