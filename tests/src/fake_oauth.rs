@@ -266,8 +266,7 @@ impl FakeOAuth {
                 }
                 drop(g);
                 // The same refresh token stays valid; only a new access token is issued.
-                let resp = self.issue(false);
-                resp
+                self.issue(false)
             }
             Some("client_credentials") if self.profile.client_credentials => self.issue(false),
             _ => self.error(
