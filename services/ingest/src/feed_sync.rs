@@ -141,9 +141,12 @@ async fn sync_locked(
     let Some(inst) = instances::get(&mut conn, keys, inst.id).await? else {
         return Ok(0);
     };
-    if !inst.accepts_events() {
+    if !inst.valid {
         return Ok(0);
     }
+    // A disabled instance, or one with events off, still moves its cursor: what changes
+    // meanwhile is dropped, not queued for later.
+    let emit = inst.accepts_events();
     let cursor = match state.pending {
         Some(p) => p.to_cursor,
         None => state
@@ -182,6 +185,10 @@ async fn sync_locked(
         None => sync::seen_all(&mut conn, keys, inst.id).await?,
     };
     let classified = changes::classify(&fetched, &seen, &now_rfc3339());
+    let mut classified = classified;
+    if !emit {
+        classified.events.clear();
+    }
     let produced = classified.events.len();
     s.metrics
         .events_normalized

@@ -143,7 +143,7 @@ async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncErr
         let Some(inst) = instances::get(&mut conn, keys, id).await? else {
             continue;
         };
-        if inst.element_key != element || !inst.accepts_events() {
+        if inst.element_key != element || !inst.valid {
             continue;
         }
         match sync_instance(s, &inst, &provider_data, trace).await {

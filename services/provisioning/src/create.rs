@@ -102,6 +102,7 @@ pub async fn create(
         invalid_reason: None,
         disabled: false,
         events_enabled: req.events_enabled,
+        token_hash: herald_core::crypto::secret_hash(&token),
     };
     let indexes = InstanceIndexes {
         routes: conn.account_id.iter().cloned().collect(),
@@ -145,11 +146,20 @@ async fn announce(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), ProvisionError>
         instance_id: rec.id,
         element_key: rec.element_key.clone(),
     };
-    let payload = serde_json::to_vec(&fact).map_err(|e| ProvisionError::Internal(e.to_string()))?;
+    publish_fact(ctx, "created", &fact).await
+}
+
+/// Publishes a lifecycle fact and waits for JetStream to store it.
+pub async fn publish_fact(
+    ctx: &Ctx,
+    name: &str,
+    fact: &InstanceFact,
+) -> Result<(), ProvisionError> {
+    let payload = serde_json::to_vec(fact).map_err(|e| ProvisionError::Internal(e.to_string()))?;
     let ack = ctx
         .brokers
         .js
-        .publish(ctx.brokers.topo.instances("created"), payload.into())
+        .publish(ctx.brokers.topo.instances(name), payload.into())
         .await
         .map_err(|e| ProvisionError::Unavailable(e.to_string()))?;
     ack.await

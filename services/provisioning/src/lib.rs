@@ -3,12 +3,14 @@
 //! facts on the INSTANCES stream.
 //!
 //! - [`create`]: the create flow (code exchange, change-feed start, store, announce).
+//! - [`lifecycle`]: PATCH, DELETE, enable/disable (under the record lease).
 //! - [`refresh`]: single-flight token refresh per instance.
 //! - [`request`]: reading and validating instance bodies.
 //! - [`error`]: failures with their HTTP status and stable code.
 
 pub mod create;
 pub mod error;
+pub mod lifecycle;
 pub mod refresh;
 pub mod request;
 
@@ -194,6 +196,32 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
             let r = create::create(ctx, user_id, org_id, &body).await;
             log_outcome("create", &request_id, &r);
             ("create", r)
+        }
+        ProvisioningRequest::UpdateV1 {
+            instance_id,
+            user_id,
+            body,
+        } => {
+            let body = body.as_object().cloned().unwrap_or_default();
+            let r = lifecycle::update(ctx, instance_id, user_id, &body).await;
+            log_outcome("update", &instance_id.to_string(), &r);
+            ("update", r)
+        }
+        ProvisioningRequest::DeleteV1 {
+            instance_id,
+            user_id,
+        } => {
+            let r = lifecycle::delete(ctx, instance_id, user_id).await;
+            log_outcome("delete", &instance_id.to_string(), &r);
+            ("delete", r)
+        }
+        ProvisioningRequest::SetEnabledV1 {
+            instance_id,
+            enabled,
+        } => {
+            let r = lifecycle::set_enabled(ctx, instance_id, enabled).await;
+            log_outcome("enabled", &instance_id.to_string(), &r);
+            ("enabled", r)
         }
         ProvisioningRequest::RefreshV1 {
             instance_id,

@@ -1,17 +1,15 @@
 //! Refreshing an instance's access token, one refresh per instance at a time across every
 //! replica.
 //!
-//! Callers pass the token version they used. Under the instance's `token` lease, a version
+//! Callers pass the token version they used. Under the instance's `record` lease, a version
 //! newer than theirs means someone else already refreshed: nothing is sent to the provider.
 //! Otherwise the refresh grant is presented and the new pair is stored (Box's refresh tokens are
 //! single use, so a second refresh with the old one would fail and kill the instance). A
 //! refresh token the provider refuses marks the instance invalid, with the reason, and is not
 //! retried.
 
-use std::time::Duration;
-
 use herald_core::model::InstanceRecord;
-use herald_core::store::{instances, sync};
+use herald_core::store::instances;
 use herald_core::time::now_ms;
 use herald_elements::connect;
 use herald_elements::oauth::{self, Grant, OAuthApp};
@@ -20,32 +18,18 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use crate::error::ProvisionError;
+use crate::lifecycle::with_record_lock;
 use crate::Ctx;
-
-const LEASE_MS: u64 = 30_000;
-const WAIT: Duration = Duration::from_secs(30);
 
 pub async fn refresh(
     ctx: &Ctx,
     instance_id: u64,
     seen_version: u64,
 ) -> Result<Value, ProvisionError> {
-    let mut redis = ctx.brokers.redis.clone();
-    let keys = &ctx.brokers.keys;
-    let lock = keys.lock(instance_id, "token");
-    let holder = herald_core::crypto::random_secret();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !sync::try_lock(&mut redis, &lock, &holder, LEASE_MS).await? {
-        if tokio::time::Instant::now() > deadline {
-            return Err(ProvisionError::Unavailable("token refresh is busy".into()));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let result = refresh_locked(ctx, instance_id, seen_version).await;
-    if let Err(e) = sync::unlock(&mut redis, &lock, &holder).await {
-        tracing::warn!(instance_id, error = %e, "could not release token lease; it expires");
-    }
-    result
+    with_record_lock(ctx, instance_id, || {
+        refresh_locked(ctx, instance_id, seen_version)
+    })
+    .await
 }
 
 async fn refresh_locked(

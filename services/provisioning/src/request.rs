@@ -86,109 +86,8 @@ pub fn parse(body: &Map<String, Value>, limits: Limits) -> Result<InstanceReques
     let element = catalog::find(key)
         .ok_or_else(|| ProvisionError::UnknownElement(format!("No element with key {key}")))?;
 
-    let mut configuration = BTreeMap::new();
-    for (k, v) in body {
-        if k.contains('.') {
-            configuration.insert(k.clone(), v.clone());
-        }
-    }
-    match body.get("configuration") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            configuration.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())))
-        }
-        Some(_) => {
-            return Err(ProvisionError::Invalid(
-                "configuration must be a JSON object".into(),
-            ))
-        }
-    }
-    for (k, v) in configuration.iter_mut() {
-        if matches!(v, Value::Number(_) | Value::Bool(_))
-            && !k.starts_with("event.notification.enabled")
-        {
-            *v = Value::String(v.to_string());
-        }
-        if !matches!(
-            v,
-            Value::String(_) | Value::Bool(_) | Value::Null | Value::Object(_)
-        ) {
-            return Err(ProvisionError::Invalid(format!(
-                "configuration entry {k} must be a string"
-            )));
-        }
-    }
-
-    let missing: Vec<&str> = element
-        .all_entries()
-        .filter(|e| e.required)
-        .filter(|e| match configuration.get(e.key) {
-            Some(Value::String(s)) => s.trim().is_empty(),
-            Some(Value::Null) | None => true,
-            Some(_) => false,
-        })
-        .map(|e| e.key)
-        .collect();
-    if !missing.is_empty() {
-        return Err(ProvisionError::Invalid(format!(
-            "Missing required configuration: {}",
-            missing.join(", ")
-        )));
-    }
-
-    let events_enabled = flag(configuration.get("event.notification.enabled"))
-        .map_err(|_| {
-            ProvisionError::Invalid("event.notification.enabled must be true or false".into())
-        })?
-        .unwrap_or(false);
-    configuration.insert(
-        "event.notification.enabled".into(),
-        Value::Bool(events_enabled),
-    );
-    if let Some(Value::String(url)) = configuration.get("event.notification.callback.url") {
-        if !url.trim().is_empty() && !is_absolute_http(url.trim()) {
-            return Err(ProvisionError::Invalid(
-                "event.notification.callback.url must be an absolute http(s) URL".into(),
-            ));
-        }
-    }
-    let has_callback = matches!(configuration.get("event.notification.callback.url"), Some(Value::String(s)) if !s.trim().is_empty());
-    if events_enabled && !has_callback {
-        return Err(ProvisionError::Invalid(
-            "Missing required configuration: event.notification.callback.url (events are enabled)"
-                .into(),
-        ));
-    }
-    if let Some(vendor) = configuration
-        .get("event.vendor.type")
-        .and_then(Value::as_str)
-    {
-        let ok = match vendor {
-            "webhook" | "webhooks" => element.events.webhooks,
-            "polling" => element.events.polling,
-            _ => false,
-        };
-        if !ok {
-            return Err(ProvisionError::Invalid(format!(
-                "event.vendor.type {vendor:?} is not supported by {}",
-                element.key
-            )));
-        }
-    }
-    for e in element.all_entries() {
-        if let (Some(default), false) = (e.default, configuration.contains_key(e.key)) {
-            configuration.insert(e.key.to_string(), Value::String(default.to_string()));
-        }
-    }
-
-    let vendor = configuration
-        .get("event.vendor.type")
-        .and_then(Value::as_str)
-        .unwrap_or(element.default_vendor_type)
-        .to_string();
-    if vendor == "polling" {
-        validate_polling(&mut configuration, limits)?;
-    }
+    let mut configuration = collect_configuration(body)?;
+    let events_enabled = validate_configuration(element, &mut configuration, limits)?;
 
     let provider_data = match body.get("providerData") {
         None | Some(Value::Null) => Map::new(),
@@ -257,6 +156,128 @@ pub fn parse(body: &Map<String, Value>, limits: Limits) -> Result<InstanceReques
         configuration,
         events_enabled,
     })
+}
+
+/// The configuration entries of a body: the `configuration` object and, in the older form,
+/// dotted keys at the top level. Numbers and booleans become strings (except the events flag).
+pub fn collect_configuration(
+    body: &Map<String, Value>,
+) -> Result<BTreeMap<String, Value>, ProvisionError> {
+    let mut configuration = BTreeMap::new();
+    for (k, v) in body {
+        if k.contains('.') {
+            configuration.insert(k.clone(), v.clone());
+        }
+    }
+    match body.get("configuration") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            configuration.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())))
+        }
+        Some(_) => {
+            return Err(ProvisionError::Invalid(
+                "configuration must be a JSON object".into(),
+            ))
+        }
+    }
+    for (k, v) in configuration.iter_mut() {
+        if matches!(v, Value::Number(_) | Value::Bool(_))
+            && !k.starts_with("event.notification.enabled")
+        {
+            *v = Value::String(v.to_string());
+        }
+        if !matches!(
+            v,
+            Value::String(_) | Value::Bool(_) | Value::Null | Value::Object(_)
+        ) {
+            return Err(ProvisionError::Invalid(format!(
+                "configuration entry {k} must be a string"
+            )));
+        }
+    }
+
+    Ok(configuration)
+}
+
+/// Checks a whole configuration against the element and fills defaults; returns whether events
+/// are enabled.
+pub fn validate_configuration(
+    element: &ElementDef,
+    configuration: &mut BTreeMap<String, Value>,
+    limits: Limits,
+) -> Result<bool, ProvisionError> {
+    let missing: Vec<&str> = element
+        .all_entries()
+        .filter(|e| e.required)
+        .filter(|e| match configuration.get(e.key) {
+            Some(Value::String(s)) => s.trim().is_empty(),
+            Some(Value::Null) | None => true,
+            Some(_) => false,
+        })
+        .map(|e| e.key)
+        .collect();
+    if !missing.is_empty() {
+        return Err(ProvisionError::Invalid(format!(
+            "Missing required configuration: {}",
+            missing.join(", ")
+        )));
+    }
+
+    let events_enabled = flag(configuration.get("event.notification.enabled"))
+        .map_err(|_| {
+            ProvisionError::Invalid("event.notification.enabled must be true or false".into())
+        })?
+        .unwrap_or(false);
+    configuration.insert(
+        "event.notification.enabled".into(),
+        Value::Bool(events_enabled),
+    );
+    if let Some(Value::String(url)) = configuration.get("event.notification.callback.url") {
+        if !url.trim().is_empty() && !is_absolute_http(url.trim()) {
+            return Err(ProvisionError::Invalid(
+                "event.notification.callback.url must be an absolute http(s) URL".into(),
+            ));
+        }
+    }
+    let has_callback = matches!(configuration.get("event.notification.callback.url"), Some(Value::String(s)) if !s.trim().is_empty());
+    if events_enabled && !has_callback {
+        return Err(ProvisionError::Invalid(
+            "Missing required configuration: event.notification.callback.url (events are enabled)"
+                .into(),
+        ));
+    }
+    if let Some(vendor) = configuration
+        .get("event.vendor.type")
+        .and_then(Value::as_str)
+    {
+        let ok = match vendor {
+            "webhook" | "webhooks" => element.events.webhooks,
+            "polling" => element.events.polling,
+            _ => false,
+        };
+        if !ok {
+            return Err(ProvisionError::Invalid(format!(
+                "event.vendor.type {vendor:?} is not supported by {}",
+                element.key
+            )));
+        }
+    }
+    for e in element.all_entries() {
+        if let (Some(default), false) = (e.default, configuration.contains_key(e.key)) {
+            configuration.insert(e.key.to_string(), Value::String(default.to_string()));
+        }
+    }
+
+    let vendor = configuration
+        .get("event.vendor.type")
+        .and_then(Value::as_str)
+        .unwrap_or(element.default_vendor_type)
+        .to_string();
+    if vendor == "polling" {
+        validate_polling(configuration, limits)?;
+    }
+
+    Ok(events_enabled)
 }
 
 /// Checks the interval floor and that the poller configuration parses; stores the parsed

@@ -21,6 +21,19 @@ pub enum ProvisioningRequest {
     /// Refresh an instance's access token, unless it changed since `seen_version`.
     #[serde(rename = "refresh.1")]
     RefreshV1 { instance_id: u64, seen_version: u64 },
+    /// `PATCH /instances/{id}`: name, tags, configuration entries.
+    #[serde(rename = "update.1")]
+    UpdateV1 {
+        instance_id: u64,
+        user_id: u64,
+        body: Value,
+    },
+    /// `DELETE /instances/{id}`.
+    #[serde(rename = "delete.1")]
+    DeleteV1 { instance_id: u64, user_id: u64 },
+    /// `PUT|DELETE /instances/enabled`.
+    #[serde(rename = "enabled.1")]
+    SetEnabledV1 { instance_id: u64, enabled: bool },
 }
 
 /// The reply to any provisioning request.
@@ -45,6 +58,11 @@ pub struct RpcError {
 pub enum InstanceFact {
     #[serde(rename = "created.1")]
     CreatedV1 {
+        instance_id: u64,
+        element_key: String,
+    },
+    #[serde(rename = "updated.1")]
+    UpdatedV1 {
         instance_id: u64,
         element_key: String,
     },
@@ -98,6 +116,9 @@ pub struct InstanceRecord {
     pub invalid_reason: Option<String>,
     pub disabled: bool,
     pub events_enabled: bool,
+    /// SHA-256 of the instance token (to drop its lookup on delete).
+    #[serde(default)]
+    pub token_hash: String,
 }
 
 impl InstanceRecord {

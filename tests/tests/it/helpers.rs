@@ -137,3 +137,58 @@ pub async fn wait_for_events(
     })
     .await
 }
+
+/// Waits until Dropbox's last notification was accepted and the normalizer consumed every
+/// stored delivery (WEBHOOKS is a work queue: empty once all are acked).
+pub async fn wait_webhooks_drained(w: &World) {
+    herald_e2e::wait::until(
+        "Dropbox's notification accepted",
+        std::time::Duration::from_secs(10),
+        || async {
+            match w.dropbox.webhook_attempts().last() {
+                Some(200) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    let js =
+        async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
+    let name = herald_core::bus::Topology::new(&w.stack.prefix)
+        .stream_name(herald_core::bus::StreamKind::Webhooks);
+    herald_e2e::wait::until(
+        "the webhooks queue drained",
+        std::time::Duration::from_secs(10),
+        || async {
+            let mut s = js.get_stream(&name).await.map_err(|e| e.to_string())?;
+            let info = s.info().await.map_err(|e| e.to_string())?;
+            if info.state.messages == 0 {
+                Ok(())
+            } else {
+                Err(format!("{} queued", info.state.messages))
+            }
+        },
+    )
+    .await;
+}
+
+/// A request with platform auth; (status, JSON body).
+pub async fn send_json(
+    w: &World,
+    method: reqwest::Method,
+    path: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = w
+        .stack
+        .http
+        .request(method, w.stack.api(path))
+        .header("Authorization", auth);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}

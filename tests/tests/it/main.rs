@@ -4,6 +4,7 @@ mod delivery;
 mod faults;
 mod helpers;
 mod identity;
+mod lifecycle;
 mod process;
 mod providers;
 mod seed_flow;

@@ -9,7 +9,7 @@ use herald_elements::view::instance_json;
 use serde_json::Value;
 
 use super::rpc;
-use crate::auth::PlatformAuth;
+use crate::auth::{InstanceAuth, PlatformAuth};
 use crate::error::ApiError;
 use crate::lenient_json;
 use crate::state::AppState;
@@ -62,4 +62,65 @@ pub async fn get_one(
 ) -> Result<Json<Value>, ApiError> {
     let rec = owned(&state, auth.user.id, &id).await?;
     Ok(Json(instance_json(&rec, None)))
+}
+
+/// `PATCH /instances/{id}`: name, tags, configuration entries (configuration object or dotted
+/// keys at the top level); secret entries sent back as `********` stay as they are.
+pub async fn update(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let rec = owned(&state, auth.user.id, &id).await?;
+    let body = lenient_json::parse_object(&raw).map_err(ApiError::BadRequest)?;
+    let req = ProvisioningRequest::UpdateV1 {
+        instance_id: rec.id,
+        user_id: auth.user.id,
+        body: Value::Object(body),
+    };
+    Ok(Json(rpc::call(&state, "update", &req).await?))
+}
+
+/// `DELETE /instances/{id}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rec = owned(&state, auth.user.id, &id).await?;
+    let req = ProvisioningRequest::DeleteV1 {
+        instance_id: rec.id,
+        user_id: auth.user.id,
+    };
+    Ok(Json(rpc::call(&state, "delete", &req).await?))
+}
+
+async fn set_enabled(
+    state: &AppState,
+    auth: &InstanceAuth,
+    enabled: bool,
+) -> Result<Json<Value>, ApiError> {
+    let req = ProvisioningRequest::SetEnabledV1 {
+        instance_id: auth.instance.id,
+        enabled,
+    };
+    Ok(Json(rpc::call(state, "enabled", &req).await?))
+}
+
+/// `PUT /instances/enabled` (instance auth): enable the token's instance.
+pub async fn enable(
+    State(state): State<AppState>,
+    auth: InstanceAuth,
+) -> Result<Json<Value>, ApiError> {
+    set_enabled(&state, &auth, true).await
+}
+
+/// `DELETE /instances/enabled` (instance auth): disable it; it takes no hub calls and produces
+/// no events until enabled again.
+pub async fn disable(
+    State(state): State<AppState>,
+    auth: InstanceAuth,
+) -> Result<Json<Value>, ApiError> {
+    set_enabled(&state, &auth, false).await
 }

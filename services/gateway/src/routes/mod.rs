@@ -9,7 +9,7 @@ pub(crate) mod rpc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::state::AppState;
@@ -30,7 +30,16 @@ pub fn router(state: AppState) -> Router {
         .route("/instances", post(instances::create).get(instances::list))
         .route("/instances/events", get(events::list_for_user))
         .route("/instances/events/{event_id}", get(events::get_one))
-        .route("/instances/{id}", get(instances::get_one))
+        .route(
+            "/instances/enabled",
+            put(instances::enable).delete(instances::disable),
+        )
+        .route(
+            "/instances/{id}",
+            get(instances::get_one)
+                .patch(instances::update)
+                .delete(instances::delete),
+        )
         .route("/instances/{id}/events", get(events::list_for_instance))
         .route("/hubs/documents/folders", post(hubs::create_folder));
     Router::new()

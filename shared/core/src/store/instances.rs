@@ -131,3 +131,16 @@ pub async fn delete_token(conn: &mut Conn, keys: &Keys, token_hash: &str) -> Sto
     let _: () = conn.del(keys.instance_token(token_hash)).await?;
     Ok(())
 }
+
+/// Replaces the instance's webhook signing secret (sealed).
+pub async fn set_webhook_secret(
+    conn: &mut Conn,
+    keys: &Keys,
+    rec: &InstanceRecord,
+    sealed: &str,
+) -> StoreResult<()> {
+    let _: () = conn
+        .hset(keys.webhook_secrets(&rec.element_key), rec.id, sealed)
+        .await?;
+    Ok(())
+}

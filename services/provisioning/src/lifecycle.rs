@@ -1,0 +1,226 @@
+//! Changing and removing instances: PATCH, DELETE, enable/disable. Every write of an instance
+//! record in provisioning happens under the instance's `record` lease, so a token refresh and a
+//! PATCH never overwrite each other.
+
+use std::future::Future;
+use std::time::Duration;
+
+use herald_core::model::{InstanceFact, InstanceRecord};
+use herald_core::store::{instances, sync};
+use herald_elements::oauth::{self, OAuthApp};
+use herald_elements::view::{self, MASK};
+use herald_elements::{catalog, webhooks};
+use secrecy::ExposeSecret;
+use serde_json::{json, Map, Value};
+
+use crate::create::publish_fact;
+use crate::error::ProvisionError;
+use crate::request::{collect_configuration, validate_configuration};
+use crate::Ctx;
+
+const LEASE_MS: u64 = 30_000;
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Runs `f` holding the instance's record lease.
+pub async fn with_record_lock<T, F, Fut>(
+    ctx: &Ctx,
+    instance_id: u64,
+    f: F,
+) -> Result<T, ProvisionError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, ProvisionError>>,
+{
+    let mut redis = ctx.brokers.redis.clone();
+    let lock = ctx.brokers.keys.lock(instance_id, "record");
+    let holder = herald_core::crypto::random_secret();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !sync::try_lock(&mut redis, &lock, &holder, LEASE_MS).await? {
+        if tokio::time::Instant::now() > deadline {
+            return Err(ProvisionError::Unavailable("instance is busy".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let result = f().await;
+    if let Err(e) = sync::unlock(&mut redis, &lock, &holder).await {
+        tracing::warn!(instance_id, error = %e, "could not release record lease; it expires");
+    }
+    result
+}
+
+async fn owned(
+    ctx: &Ctx,
+    instance_id: u64,
+    user_id: Option<u64>,
+) -> Result<InstanceRecord, ProvisionError> {
+    let mut redis = ctx.brokers.redis.clone();
+    match instances::get(&mut redis, &ctx.brokers.keys, instance_id).await? {
+        Some(rec) if user_id.is_none_or(|u| u == rec.user_id) => Ok(rec),
+        _ => Err(ProvisionError::NotFound(format!(
+            "No instance {instance_id}"
+        ))),
+    }
+}
+
+async fn announce_update(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), ProvisionError> {
+    let fact = InstanceFact::UpdatedV1 {
+        instance_id: rec.id,
+        element_key: rec.element_key.clone(),
+    };
+    publish_fact(ctx, "updated", &fact).await
+}
+
+/// `PATCH /instances/{id}`.
+pub async fn update(
+    ctx: &Ctx,
+    instance_id: u64,
+    user_id: u64,
+    body: &Map<String, Value>,
+) -> Result<Value, ProvisionError> {
+    with_record_lock(ctx, instance_id, || async {
+        let mut rec = owned(ctx, instance_id, Some(user_id)).await?;
+        let def = catalog::find(&rec.element_key).ok_or_else(|| {
+            ProvisionError::Internal(format!("unknown element {}", rec.element_key))
+        })?;
+        let patch = collect_configuration(body)?;
+        let mut merged = rec.configuration.clone();
+        let mut new_secrets = Vec::new();
+        for (k, v) in patch {
+            if def.is_secret(&k) {
+                match &v {
+                    // The masked value the API showed means "unchanged".
+                    Value::String(s) if s == MASK => continue,
+                    Value::String(s) if !s.is_empty() => new_secrets.push((k.clone(), s.clone())),
+                    _ => {}
+                }
+            }
+            merged.insert(k, v);
+        }
+        let events_enabled = validate_configuration(def, &mut merged, ctx.limits)?;
+        let sb = &ctx.secret_box;
+        for (k, plain) in &new_secrets {
+            merged.insert(k.clone(), Value::String(sb.seal(plain)));
+            if !rec.secret_keys.contains(k) {
+                rec.secret_keys.push(k.clone());
+            }
+        }
+        rec.secret_keys
+            .retain(|k| matches!(merged.get(k), Some(Value::String(s)) if s.starts_with("enc:")));
+        rec.configuration = merged;
+        rec.events_enabled = events_enabled;
+        if let Some(name) = body
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            rec.name = name.to_string();
+        }
+        match body.get("tags") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                rec.tags = items
+                    .iter()
+                    .map(|t| t.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        ProvisionError::Invalid("tags must be an array of strings".into())
+                    })?;
+            }
+            Some(_) => {
+                return Err(ProvisionError::Invalid(
+                    "tags must be an array of strings".into(),
+                ))
+            }
+        }
+        let mut redis = ctx.brokers.redis.clone();
+        let keys = &ctx.brokers.keys;
+        if let Some(entry) = webhooks::signing_secret_entry(&rec.element_key) {
+            if let Some((_, plain)) = new_secrets.iter().find(|(k, _)| k == entry) {
+                instances::set_webhook_secret(&mut redis, keys, &rec, &sb.seal(plain)).await?;
+            }
+        }
+        instances::put(&mut redis, keys, &rec).await?;
+        announce_update(ctx, &rec).await?;
+        Ok(view::instance_json(&rec, None))
+    })
+    .await
+}
+
+/// `PUT|DELETE /instances/enabled`.
+pub async fn set_enabled(
+    ctx: &Ctx,
+    instance_id: u64,
+    enabled: bool,
+) -> Result<Value, ProvisionError> {
+    with_record_lock(ctx, instance_id, || async {
+        let mut rec = owned(ctx, instance_id, None).await?;
+        rec.disabled = !enabled;
+        let mut redis = ctx.brokers.redis.clone();
+        instances::put(&mut redis, &ctx.brokers.keys, &rec).await?;
+        announce_update(ctx, &rec).await?;
+        Ok(view::instance_json(&rec, None))
+    })
+    .await
+}
+
+/// `DELETE /instances/{id}`: revoke the provider tokens (best effort), forget the instance and
+/// its indexes, announce it. Notifications already accepted stay in the events API.
+pub async fn delete(ctx: &Ctx, instance_id: u64, user_id: u64) -> Result<Value, ProvisionError> {
+    with_record_lock(ctx, instance_id, || async {
+        let rec = owned(ctx, instance_id, Some(user_id)).await?;
+        revoke(ctx, &rec).await;
+        let mut redis = ctx.brokers.redis.clone();
+        let keys = &ctx.brokers.keys;
+        let routes: Vec<String> = rec.provider.account_id.iter().cloned().collect();
+        instances::delete(&mut redis, keys, &rec, &routes).await?;
+        if !rec.token_hash.is_empty() {
+            instances::delete_token(&mut redis, keys, &rec.token_hash).await?;
+        }
+        let fact = InstanceFact::DeletedV1 {
+            instance_id: rec.id,
+            element_key: rec.element_key.clone(),
+        };
+        publish_fact(ctx, "deleted", &fact).await?;
+        tracing::info!(instance_id, "instance deleted");
+        Ok(json!({"id": rec.id, "deleted": true}))
+    })
+    .await
+}
+
+async fn revoke(ctx: &Ctx, rec: &InstanceRecord) {
+    let sb = &ctx.secret_box;
+    let open = |v: Option<&str>| {
+        v.and_then(|s| sb.open(s).ok())
+            .map(|s| s.expose_secret().to_string())
+    };
+    let Some(access) = open(rec.provider.access_token.as_deref()) else {
+        return;
+    };
+    let refresh = open(rec.provider.refresh_token.as_deref());
+    let client_secret = open(rec.config_str("oauth.api.secret")).unwrap_or_default();
+    let app = OAuthApp {
+        client_id: rec.config_str("oauth.api.key").unwrap_or_default(),
+        client_secret: &client_secret,
+        redirect_uri: rec.config_str("oauth.callback.url").unwrap_or_default(),
+    };
+    let Some(urls) = ctx
+        .urls
+        .get(&rec.element_key)
+        .map(|u| u.for_instance(|k| rec.config_str(k)))
+    else {
+        return;
+    };
+    if let Err(e) = oauth::revoke(
+        &ctx.http,
+        &rec.element_key,
+        &urls,
+        &app,
+        &access,
+        refresh.as_deref(),
+    )
+    .await
+    {
+        tracing::warn!(instance_id = rec.id, error = %e, "token revocation failed; forgetting the tokens anyway");
+    }
+}
