@@ -42,6 +42,7 @@ struct Inner {
     deny: bool,
     webhook_attempts: Vec<u16>,
     api_faults: std::collections::VecDeque<u16>,
+    api_delay: Duration,
 }
 
 /// Handle to a running fake.
@@ -255,8 +256,17 @@ impl FakeDropbox {
         lock(&self.inner).api_faults.extend(statuses);
     }
 
+    /// Every API call answers only after `delay` (a slow provider).
+    pub fn set_api_delay(&self, delay: Duration) {
+        lock(&self.inner).api_delay = delay;
+    }
+
     /// Auth and injected faults, as every API route starts.
-    fn gate(&self, headers: &HeaderMap) -> Option<Response> {
+    async fn gate(&self, headers: &HeaderMap) -> Option<Response> {
+        let delay = lock(&self.inner).api_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         if !self.authorized(headers) {
             return Some(bad_token());
         }
@@ -341,7 +351,7 @@ async fn list_folder(
     headers: HeaderMap,
     Json(_body): Json<Value>,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers) {
+    if let Some(refused) = f.gate(&headers).await {
         return refused;
     }
     let g = lock(&f.inner);
@@ -364,7 +374,7 @@ async fn list_continue(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers) {
+    if let Some(refused) = f.gate(&headers).await {
         return refused;
     }
     let g = lock(&f.inner);
@@ -416,7 +426,7 @@ async fn create_folder(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers) {
+    if let Some(refused) = f.gate(&headers).await {
         return refused;
     }
     let Some(path) = body["path"].as_str().filter(|p| p.starts_with('/')) else {

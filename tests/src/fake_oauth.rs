@@ -108,6 +108,12 @@ impl FakeOAuth {
     pub fn refresh_grants(&self) -> usize {
         lock(&self.state).refresh_grants
     }
+    /// Every access and refresh token issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let g = lock(&self.state);
+        g.access.keys().chain(g.refresh.iter()).cloned().collect()
+    }
+
     /// Tokens revoked through the revoke endpoint.
     pub fn revoked(&self) -> Vec<String> {
         lock(&self.state).revoked.clone()

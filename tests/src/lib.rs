@@ -11,6 +11,7 @@ pub mod fake_box;
 pub mod fake_dropbox;
 pub mod fake_oauth;
 pub mod fake_oauth_apps;
+pub mod logs;
 pub mod procs;
 pub mod receiver;
 pub mod stack;

@@ -51,6 +51,8 @@ where
 impl Stack {
     /// Starts brokers and services; `extra` env entries override the defaults (e.g. provider URLs).
     pub async fn start(extra: &[(&str, String)]) -> Self {
+        // Every test's services log (JSON, default level) into one buffer tests can inspect.
+        crate::logs::capture();
         let nats = Nats::start();
         let redis = Redis::start();
         let prefix = format!(

@@ -25,6 +25,8 @@ pub enum ApiError {
     BadGateway(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    GatewayTimeout(String),
     /// Passed through from provisioning.
     #[error("{}", .0.message)]
     Rpc(RpcError),
@@ -48,6 +50,7 @@ impl ApiError {
             ),
             Self::BadGateway(_) => (StatusCode::BAD_GATEWAY, "provider_unavailable"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "provider_timeout"),
             Self::Rpc(e) => (
                 StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 e.code.as_str(),
@@ -95,6 +98,9 @@ impl From<ElementError> for ApiError {
             ElementError::Unsupported(m) => Self::BadRequest(m),
             ElementError::Unauthorized(m) => {
                 Self::BadGateway(format!("The provider rejected the instance's token: {m}"))
+            }
+            ElementError::Timeout => {
+                Self::GatewayTimeout("The provider did not answer in time".into())
             }
             other => Self::BadGateway(other.to_string()),
         }

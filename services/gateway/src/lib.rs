@@ -44,6 +44,8 @@ pub struct Config {
     pub provider_timeout: Duration,
     /// `HERALD_RPC_TIMEOUT_MS`: how long a provisioning request may take.
     pub rpc_timeout: Duration,
+    /// `HERALD_REQUEST_TIMEOUT_MS`: the longest any API request may take (then 408).
+    pub request_timeout: Duration,
 }
 
 impl Config {
@@ -57,6 +59,7 @@ impl Config {
             urls: ElementUrls::from_env(env)?,
             provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
             rpc_timeout: env.millis("HERALD_RPC_TIMEOUT_MS", 45_000)?,
+            request_timeout: env.millis("HERALD_REQUEST_TIMEOUT_MS", 60_000)?,
         })
     }
 }
@@ -89,7 +92,7 @@ impl App {
         Ok(Self {
             listener,
             ops,
-            router: routes::router(state),
+            router: routes::router(state, config.request_timeout),
             grace: c.shutdown_grace,
         })
     }

@@ -18,6 +18,8 @@ pub enum ProvisionError {
     CodeRejected(String),
     #[error("Provider is unavailable: {0}")]
     ProviderUnavailable(String),
+    #[error("The provider did not answer in time")]
+    ProviderTimeout,
     #[error("Storage is unavailable, try again")]
     Unavailable(String),
     #[error("internal error")]
@@ -33,6 +35,7 @@ impl ProvisionError {
             Self::InstanceInvalid(_) => (409, "instance_invalid"),
             Self::CodeRejected(_) => (400, "provider_rejected_code"),
             Self::ProviderUnavailable(_) => (502, "provider_unavailable"),
+            Self::ProviderTimeout => (504, "provider_timeout"),
             Self::Unavailable(_) => (503, "unavailable"),
             Self::Internal(_) => (500, "internal"),
         };
@@ -51,6 +54,7 @@ impl ProvisionError {
             }
             ElementError::Unauthorized(m) if exchanging_code => Self::CodeRejected(m),
             ElementError::Invalid(m) | ElementError::Unsupported(m) => Self::Invalid(m),
+            ElementError::Timeout => Self::ProviderTimeout,
             other => Self::ProviderUnavailable(other.to_string()),
         }
     }

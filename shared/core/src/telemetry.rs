@@ -17,11 +17,19 @@ use tracing_subscriber::EnvFilter;
 /// Installs the JSON logger for `service` (e.g. `herald-gateway`). A second call is a no-op,
 /// so several services can start inside one test process.
 pub fn init(service: &'static str) {
+    init_with_writer(service, || StdoutIgnoringErrors);
+}
+
+/// As [`init`], writing each line to `writer` (tests capture logs this way).
+pub fn init_with_writer<W>(service: &'static str, writer: W)
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .event_format(JsonLine { service })
-        .with_writer(|| StdoutIgnoringErrors)
+        .with_writer(writer)
         .try_init();
 }
 

@@ -3,9 +3,12 @@
 /// What went wrong talking to a provider.
 #[derive(Debug, thiserror::Error)]
 pub enum ElementError {
-    /// The provider could not be reached or timed out: try again later.
+    /// The provider could not be reached: try again later.
     #[error("provider unreachable: {0}")]
     Unreachable(String),
+    /// The provider did not answer within the timeout.
+    #[error("provider did not answer in time")]
+    Timeout,
     /// The provider refused the request (4xx); `status` is the provider's.
     #[error("provider rejected the request ({status}): {message}")]
     Rejected { status: u16, message: String },
@@ -34,7 +37,7 @@ impl ElementError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Unreachable(_) | Self::Provider { .. } | Self::RateLimited { .. }
+            Self::Unreachable(_) | Self::Timeout | Self::Provider { .. } | Self::RateLimited { .. }
         )
     }
 }
@@ -42,7 +45,7 @@ impl ElementError {
 impl From<reqwest::Error> for ElementError {
     fn from(e: reqwest::Error) -> Self {
         if e.is_timeout() {
-            Self::Unreachable("timeout".into())
+            Self::Timeout
         } else if e.is_decode() {
             Self::Provider {
                 status: 502,

@@ -19,12 +19,18 @@ pub struct World {
 }
 
 pub async fn create_test_world() -> World {
+    create_test_world_with(&[]).await
+}
+
+/// A world with extra settings for the services.
+pub async fn create_test_world_with(extra: &[(&str, String)]) -> World {
     let dropbox = FakeDropbox::start(CLIENT_ID, CLIENT_SECRET, Duration::from_millis(100)).await;
-    let stack = Stack::start(&[
+    let mut env = vec![
         ("HERALD_ELEMENT_DROPBOX_API_URL", dropbox.url()),
         ("HERALD_ELEMENT_DROPBOX_AUTH_URL", dropbox.url()),
-    ])
-    .await;
+    ];
+    env.extend(extra.iter().cloned());
+    let stack = Stack::start(&env).await;
     dropbox.set_webhook_url(&stack.ingest_url("dropbox")).await;
     let receiver = Receiver::start().await;
     World {

@@ -85,17 +85,34 @@ async fn secrets_are_checked_and_other_users_see_nothing() {
         dump.push_str(&k);
         dump.push_str(&v.to_string());
     }
-    for secret in [
-        &s.user_secret,
-        &s.org_secret,
-        &other_user,
-        &inst["token"].as_str().unwrap_or("x").to_string(),
-        &CLIENT_SECRET.to_string(),
-        &SIGNATURE_KEY.to_string(),
-    ] {
+    let mut secrets: Vec<String> = vec![
+        s.user_secret.clone(),
+        s.org_secret.clone(),
+        other_user.clone(),
+        other_org.clone(),
+        inst["token"].as_str().unwrap_or("x").to_string(),
+        CLIENT_SECRET.to_string(),
+        SIGNATURE_KEY.to_string(),
+        herald_e2e::stack::ADMIN_TOKEN.to_string(),
+    ];
+    secrets.extend(w.dropbox.oauth.issued_tokens());
+    assert!(secrets.len() >= 9, "the provider issued tokens");
+    for secret in &secrets {
         assert!(
             !dump.contains(secret.as_str()),
-            "a secret is stored in plain text"
+            "a secret is stored in plain text in Redis"
+        );
+    }
+    // Nor does any log line carry one (logs of every test in this binary are captured).
+    let logs = herald_e2e::logs::capture().text();
+    assert!(
+        logs.contains("\"request_id\""),
+        "requests are logged with their id"
+    );
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret appears in the logs"
         );
     }
     w.stack.shutdown().await;
@@ -225,5 +242,72 @@ async fn a_denied_authorization_redirects_with_an_error() {
         .is_some_and(|m| m.contains("apiKey") && m.contains("callbackUrl")));
     let (st, _) = get_json(&w, "/elements/nosuch/oauth/url?apiKey=a&callbackUrl=b").await;
     assert_eq!(st, 404);
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_are_bounded_413_408_504() {
+    let w = create_test_world_with(&[
+        ("HERALD_PROVIDER_TIMEOUT_MS", "600".to_string()),
+        ("HERALD_REQUEST_TIMEOUT_MS", "3000".to_string()),
+    ])
+    .await;
+    let inst = create_test_instance(&w).await;
+    let element_auth = format!(
+        "User {}, Element {}",
+        w.stack.user_secret,
+        inst["token"].as_str().expect("token")
+    );
+    // Too large a body.
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let r = w
+        .stack
+        .http
+        .post(w.stack.api("/instances"))
+        .header("Authorization", w.stack.platform_auth())
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 413);
+    let v: Value = r.json().await.expect("json body");
+    assert!(v["requestId"].is_string());
+    // A provider slower than the provider timeout: 504.
+    w.dropbox
+        .set_api_delay(std::time::Duration::from_millis(1500));
+    let r = w
+        .stack
+        .http
+        .post(w.stack.api("/hubs/documents/folders?path=/slow"))
+        .header("Authorization", &element_auth)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 504);
+    let v: Value = r.json().await.expect("json body");
+    assert_eq!(v["code"], "provider_timeout");
+    w.stack.shutdown().await;
+
+    // A request slower than the request timeout: 408.
+    let w = create_test_world_with(&[("HERALD_REQUEST_TIMEOUT_MS", "500".to_string())]).await;
+    let inst = create_test_instance(&w).await;
+    let element_auth = format!(
+        "User {}, Element {}",
+        w.stack.user_secret,
+        inst["token"].as_str().expect("token")
+    );
+    w.dropbox
+        .set_api_delay(std::time::Duration::from_millis(1500));
+    let r = w
+        .stack
+        .http
+        .post(w.stack.api("/hubs/documents/folders?path=/slower"))
+        .header("Authorization", &element_auth)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 408);
+    assert!(r.headers().contains_key("elements-request-id"));
     w.stack.shutdown().await;
 }

@@ -14,10 +14,10 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// Largest request body accepted (hub uploads included).
-const BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     let api = Router::new()
         .route("/elements", get(elements::list))
         .route("/elements/{key}", get(elements::get_one))
@@ -46,5 +46,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/elements/api-v2", api)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A request that takes longer (a slow client body, a stuck provider) answers 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(middleware::from_fn(herald_core::http::request_context))
 }
