@@ -16,9 +16,10 @@ run: deps ## the whole system locally (brokers if needed, five services, demo pr
 test: deps ## everything CI checks: unit and end-to-end tests
 	@scripts/test.sh
 
-lint: ## formatting and clippy
+lint: ## formatting, clippy, and the OpenAPI document against a standard validator
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	@scripts/openapi-check.sh
 
 bench: deps ## ingest → normalizer → delivery load benchmark (BENCH_NOTIFICATIONS=2000)
 	cargo build --release --workspace --bins

@@ -1,6 +1,7 @@
 //! herald-gateway: the public REST API (`/elements/api-v2/...`).
 //!
-//! - [`routes`]: one module per resource (elements, admin, instances, events, hubs).
+//! - [`routes`]: the one list of operations (handler + description), one module per resource.
+//! - [`openapi`]: `/openapi.json`, built from that list.
 //! - [`auth`]: the `Authorization` header forms and the extractors that check them.
 //! - [`provider`]: provider calls with a live token (refresh before expiry and on 401).
 //! - [`lenient_json`]: instance bodies as the seed documents write them.
@@ -12,6 +13,7 @@
 pub mod auth;
 pub mod error;
 pub mod lenient_json;
+pub mod openapi;
 pub mod provider;
 pub mod routes;
 pub mod state;

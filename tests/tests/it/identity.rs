@@ -311,3 +311,52 @@ async fn requests_are_bounded_413_408_504() {
     assert!(r.headers().contains_key("elements-request-id"));
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_gateway_serves_the_openapi_document_of_its_routes() {
+    let w = create_test_world().await;
+    let r = w
+        .stack
+        .http
+        .get(format!("http://{}/openapi.json", w.stack.gateway))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    let served: Value = r.json().await.expect("json");
+    let built = herald_gateway::openapi::document(&herald_gateway::routes::operations());
+    assert_eq!(served, built);
+    assert!(served["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("3.")));
+    let ops: usize = served["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|p| p.as_object().map(|m| m.len()).unwrap_or(0))
+        .sum();
+    assert_eq!(ops, herald_gateway::routes::operations().len());
+    // An unserved method is a JSON 405, an unknown path a JSON 404.
+    let r = w
+        .stack
+        .http
+        .put(w.stack.api("/elements"))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 405);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["code"],
+        "method_not_allowed"
+    );
+    let r = w
+        .stack
+        .http
+        .get(w.stack.api("/nowhere"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    assert!(r.json::<Value>().await.expect("json")["requestId"].is_string());
+    w.stack.shutdown().await;
+}

@@ -1,4 +1,8 @@
 //! The API's routes, one module per resource, under `/elements/api-v2`.
+//!
+//! [`operations`] is the one list of what the API serves: each entry carries its handler *and*
+//! its description, so the router and `/openapi.json` are built from the same values and cannot
+//! drift apart.
 
 mod admin;
 mod elements;
@@ -8,42 +12,272 @@ mod instances;
 pub(crate) mod rpc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::middleware;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 
+use crate::openapi::{Auth, Doc, Param};
 use crate::state::AppState;
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
-    let api = Router::new()
-        .route("/elements", get(elements::list))
-        .route("/elements/{key}", get(elements::get_one))
-        .route("/elements/{key}/oauth/url", get(elements::oauth_url))
-        .route("/admin/organizations", post(admin::create_org))
-        .route(
-            "/admin/organizations/{org_id}/users",
+/// Where the API lives.
+pub const BASE: &str = "/elements/api-v2";
+
+/// One operation: its handler and its description.
+pub struct Operation {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+    pub doc: Doc,
+}
+
+fn op(method: Method, path: &'static str, handler: MethodRouter<AppState>, doc: Doc) -> Operation {
+    Operation {
+        method,
+        path,
+        handler,
+        doc,
+    }
+}
+
+/// Everything the API serves.
+pub fn operations() -> Vec<Operation> {
+    use crate::openapi::Schema as S;
+    let page = [
+        Param::query("pageSize", false),
+        Param::query("nextPage", false),
+    ];
+    vec![
+        op(
+            Method::GET,
+            "/elements",
+            get(elements::list),
+            Doc::new("listElements", "The elements catalog", Auth::None).ok(S::ElementList),
+        ),
+        op(
+            Method::GET,
+            "/elements/{key}",
+            get(elements::get_one),
+            Doc::new(
+                "getElement",
+                "One element with its configuration entries",
+                Auth::None,
+            )
+            .ok(S::Element)
+            .status(404),
+        ),
+        op(
+            Method::GET,
+            "/elements/{key}/oauth/url",
+            get(elements::oauth_url),
+            Doc::new(
+                "getOAuthUrl",
+                "The provider's OAuth authorize URL",
+                Auth::None,
+            )
+            .params(&[
+                Param::query("apiKey", true),
+                Param::query("apiSecret", false),
+                Param::query("callbackUrl", true),
+                Param::query("state", false),
+                Param::query("scope", false),
+            ])
+            .ok(S::OAuthUrl)
+            .status(400)
+            .status(404),
+        ),
+        op(
+            Method::POST,
+            "/admin/organizations",
+            post(admin::create_org),
+            Doc::new(
+                "createOrganization",
+                "Create an organization (admin)",
+                Auth::Admin,
+            )
+            .body(S::NewOrganization)
+            .created(S::Organization)
+            .status(400),
+        ),
+        op(
+            Method::POST,
+            "/admin/organizations/{orgId}/users",
             post(admin::create_user),
-        )
-        .route("/instances", post(instances::create).get(instances::list))
-        .route("/instances/events", get(events::list_for_user))
-        .route("/instances/events/{event_id}", get(events::get_one))
-        .route(
+            Doc::new(
+                "createUser",
+                "Create a user in an organization (admin)",
+                Auth::Admin,
+            )
+            .body(S::NewUser)
+            .created(S::User)
+            .status(400)
+            .status(404),
+        ),
+        op(
+            Method::POST,
+            "/instances",
+            post(instances::create),
+            Doc::new(
+                "createInstance",
+                "Provision an element instance",
+                Auth::Platform,
+            )
+            .body(S::InstanceCreate)
+            .ok(S::Instance)
+            .status(400)
+            .status(404)
+            .status(502)
+            .status(503)
+            .status(504),
+        ),
+        op(
+            Method::GET,
+            "/instances",
+            get(instances::list),
+            Doc::new("listInstances", "The caller's instances", Auth::Platform).ok(S::InstanceList),
+        ),
+        op(
+            Method::GET,
+            "/instances/events",
+            get(events::list_for_user),
+            Doc::new("listEvents", "The caller's notifications", Auth::Platform)
+                .params(&[
+                    Param::query("status", false),
+                    Param::query("from", false),
+                    Param::query("to", false),
+                    page[0],
+                    page[1],
+                ])
+                .ok(S::EventList)
+                .status(400),
+        ),
+        op(
+            Method::GET,
+            "/instances/events/{eventId}",
+            get(events::get_one),
+            Doc::new(
+                "getEvent",
+                "One notification with its bodies and attempts",
+                Auth::Platform,
+            )
+            .ok(S::EventDetail)
+            .status(404),
+        ),
+        op(
+            Method::PUT,
             "/instances/enabled",
-            put(instances::enable).delete(instances::disable),
-        )
-        .route(
+            put(instances::enable),
+            Doc::new(
+                "enableInstance",
+                "Enable the token's instance",
+                Auth::Instance,
+            )
+            .ok(S::Instance),
+        ),
+        op(
+            Method::DELETE,
+            "/instances/enabled",
+            delete(instances::disable),
+            Doc::new(
+                "disableInstance",
+                "Disable the token's instance",
+                Auth::Instance,
+            )
+            .ok(S::Instance),
+        ),
+        op(
+            Method::GET,
             "/instances/{id}",
-            get(instances::get_one)
-                .patch(instances::update)
-                .delete(instances::delete),
-        )
-        .route("/instances/{id}/events", get(events::list_for_instance))
-        .route("/hubs/documents/folders", post(hubs::create_folder));
+            get(instances::get_one),
+            Doc::new(
+                "getInstance",
+                "One of the caller's instances",
+                Auth::Platform,
+            )
+            .ok(S::Instance)
+            .status(404),
+        ),
+        op(
+            Method::PATCH,
+            "/instances/{id}",
+            patch(instances::update),
+            Doc::new(
+                "updateInstance",
+                "Change name, tags or configuration entries",
+                Auth::Platform,
+            )
+            .body(S::InstancePatch)
+            .ok(S::Instance)
+            .status(400)
+            .status(404),
+        ),
+        op(
+            Method::DELETE,
+            "/instances/{id}",
+            delete(instances::delete),
+            Doc::new(
+                "deleteInstance",
+                "Delete an instance, revoking its tokens",
+                Auth::Platform,
+            )
+            .ok(S::Deleted)
+            .status(404),
+        ),
+        op(
+            Method::GET,
+            "/instances/{id}/events",
+            get(events::list_for_instance),
+            Doc::new(
+                "listInstanceEvents",
+                "An instance's notifications",
+                Auth::Platform,
+            )
+            .params(&[
+                Param::query("status", false),
+                Param::query("from", false),
+                Param::query("to", false),
+                page[0],
+                page[1],
+            ])
+            .ok(S::EventList)
+            .status(400)
+            .status(404),
+        ),
+        op(
+            Method::POST,
+            "/hubs/documents/folders",
+            post(hubs::create_folder),
+            Doc::new(
+                "createFolder",
+                "Create a folder at the provider",
+                Auth::Instance,
+            )
+            .params(&[Param::query("path", true)])
+            .body(S::Folder)
+            .ok(S::Folder)
+            .status(400)
+            .status(409)
+            .status(502)
+            .status(504),
+        ),
+    ]
+}
+
+pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+    let mut api = Router::new();
+    for o in operations() {
+        api = api.route(o.path, o.handler);
+    }
+    let openapi = crate::openapi::document(&operations());
     Router::new()
-        .nest("/elements/api-v2", api)
+        .nest(BASE, api)
+        .route(
+            "/openapi.json",
+            get(move || async move { axum::Json(openapi.clone()) }),
+        )
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A request that takes longer (a slow client body, a stuck provider) answers 408.
