@@ -342,3 +342,142 @@ async fn a_refused_refresh_token_marks_the_instance_invalid_and_says_why() {
     assert_eq!(p.boxcom.oauth.refresh_grants(), before);
     p.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn bad_instance_bodies_are_refused_naming_the_field() {
+    let p = create_test_providers().await;
+    let ds = |config: Value| {
+        let mut c = json!({"oauth.api.key": "xxxxxxxxxxxxxxxxxx", "oauth.api.secret": "xxxxxxxxxxxxxxxxxxxxxxxx",
+            "oauth.callback.url": "https://auth.example/oauth", "docushare.domain": "mydomain.docushareflex.com",
+            "event.vendor.type": "polling", "event.notification.enabled": true,
+            "event.notification.callback.url": "https://www.mycoolapplication.com/events"});
+        if let (Some(m), Value::Object(extra)) = (c.as_object_mut(), config) {
+            m.extend(extra);
+        }
+        json!({"element": {"key": "docushareflex"}, "providerData": {"code": ""}, "configuration": c}).to_string()
+    };
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("{\"element\": ".to_string(), 400, "malformed JSON"),
+        (
+            json!({"element": {"key": "dropbox"}, "tags": "x"}).to_string(),
+            400,
+            "Missing required configuration: oauth.api.key, oauth.api.secret, oauth.callback.url",
+        ),
+        (
+            json!({"element": {"key": "nosuch"}}).to_string(),
+            404,
+            "No element",
+        ),
+        (
+            ds(json!({"event.notification.callback.url": "mailto:me@example.com"})),
+            400,
+            "event.notification.callback.url",
+        ),
+        (
+            ds(json!({"event.poller.refresh_interval": "0"})),
+            400,
+            "event.poller.refresh_interval",
+        ),
+        (
+            ds(json!({"event.vendor.type": "webhook"})),
+            400,
+            "event.vendor.type",
+        ),
+        (
+            ds(json!({"event.poller.configuration": "{\"events\": "})),
+            400,
+            "not valid JSON",
+        ),
+        (
+            ds(json!({"event.poller.configuration": {"events": {"idField": "id"}}})),
+            400,
+            "missing url",
+        ),
+        (
+            ds(
+                json!({"event.poller.configuration": {"events": {"url": "/events", "datesConfiguration": {"updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ssQ"}}}}),
+            ),
+            400,
+            "date pattern",
+        ),
+        (
+            ds(json!({"event.notification.enabled": "maybe"})),
+            400,
+            "event.notification.enabled",
+        ),
+        (
+            json!({"element": {"key": "docushareflex"}, "configuration": [1]}).to_string(),
+            400,
+            "configuration must be a JSON object",
+        ),
+    ];
+    for (body, status, says) in cases {
+        let (st, v) = p.post_instance(body.clone()).await;
+        assert_eq!(st, status, "{body} → {v}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{body} → {v}"
+        );
+        assert!(v["requestId"].is_string() && v["code"].is_string());
+    }
+    let (_, list) = p.get("/instances").await;
+    assert_eq!(list, json!([]), "no refused body left anything behind");
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn instance_tokens_work_only_for_their_owner_and_instance() {
+    let p = create_test_providers().await;
+    let (_, a) = p.post_instance(fixture("box-instance.json")).await;
+    let (other_org, other_user) = p.stack.create_tenant("Other", "b@other.test").await;
+    let token = a["token"].as_str().expect("token");
+    let call = |auth: String| {
+        let req = p
+            .stack
+            .http
+            .post(p.stack.api("/hubs/documents/folders?path=/t"))
+            .header("Authorization", auth);
+        async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+    };
+    assert_eq!(
+        call(format!("User {other_user}, Element {token}")).await,
+        404,
+        "another user's instance"
+    );
+    assert_eq!(
+        call(format!("User {}, Element not-a-token", p.stack.user_secret)).await,
+        401
+    );
+    assert_eq!(call(format!("User {}", p.stack.user_secret)).await, 401);
+    // An instance token is no platform credential.
+    let r = p
+        .stack
+        .http
+        .get(p.stack.api("/instances"))
+        .header(
+            "Authorization",
+            format!("User {}, Element {token}", p.stack.user_secret),
+        )
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 401);
+    let r = p
+        .stack
+        .http
+        .get(p.stack.api(&format!("/instances/{}", a["id"])))
+        .header(
+            "Authorization",
+            format!("User {other_user}, Organization {other_org}"),
+        )
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    let body = r.text().await.expect("text");
+    assert!(
+        !body.contains("box"),
+        "nothing about the instance leaks: {body}"
+    );
+    p.stack.shutdown().await;
+}
