@@ -8,15 +8,14 @@
 
 use std::time::Duration;
 
-use herald_core::ids::{next_id, IdKind};
-use herald_core::model::{EventRecord, EventStatus, InstanceRecord, NotificationMessage};
-use herald_core::store::sync::{self, PendingBatch, StagedNotification};
-use herald_core::store::{events, instances, StoreError};
+use herald_core::model::InstanceRecord;
+use herald_core::outbox;
+use herald_core::store::sync;
+use herald_core::store::{instances, StoreError};
 use herald_core::time::{now_ms, now_rfc3339};
 use herald_elements::changes::{self, WEBHOOK_BATCH};
 use herald_elements::ElementError;
 use secrecy::ExposeSecret;
-use serde_json::json;
 
 use crate::Shared;
 
@@ -27,6 +26,8 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("bus: {0}")]
     Bus(String),
+    #[error("outbox: {0}")]
+    Outbox(#[from] herald_core::outbox::OutboxError),
     #[error("provider: {0}")]
     Provider(#[from] ElementError),
     #[error("instance {0} is busy")]
@@ -49,7 +50,7 @@ impl SyncError {
     /// Worth retrying: the message goes back to the stream.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Store(_) | Self::Bus(_) | Self::Busy(_) => true,
+            Self::Store(_) | Self::Bus(_) | Self::Busy(_) | Self::Outbox(_) => true,
             Self::Provider(e) => e.is_transient() || matches!(e, ElementError::Unauthorized(_)),
             Self::Unusable(..) => false,
         }
@@ -133,10 +134,7 @@ async fn sync_locked(
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let state = sync::load(&mut conn, keys, inst.id).await?;
-    if let Some(pending) = &state.pending {
-        publish_batch(s, inst, pending).await?;
-        sync::commit(&mut conn, keys, inst.id, pending).await?;
-    }
+    let resumed = outbox::resume(&s.brokers, inst).await?;
     // Re-read: the instance may have changed while we waited for the lease.
     let Some(inst) = instances::get(&mut conn, keys, inst.id).await? else {
         return Ok(0);
@@ -147,8 +145,8 @@ async fn sync_locked(
     // A disabled instance, or one with events off, still moves its cursor: what changes
     // meanwhile is dropped, not queued for later.
     let emit = inst.accepts_events();
-    let cursor = match state.pending {
-        Some(p) => p.to_cursor,
+    let cursor = match resumed {
+        Some(c) => c,
         None => state
             .cursor
             .ok_or_else(|| SyncError::Unusable(inst.id, "no change cursor".into()))?,
@@ -194,53 +192,23 @@ async fn sync_locked(
         .events_normalized
         .add(&[&inst.element_key], produced as f64);
 
-    let mut notifications = Vec::new();
-    for chunk in changes::batches(classified.events, WEBHOOK_BATCH) {
-        let event_id = next_id(&mut conn, keys, IdKind::Event)
-            .await
-            .map_err(StoreError::from)?;
-        let notification_id = next_id(&mut conn, keys, IdKind::Notification)
-            .await
-            .map_err(StoreError::from)?;
-        let body = json!({
-            "eventId": event_id,
-            "instanceId": inst.id,
-            "notificationId": notification_id,
-            "elementKey": inst.element_key,
-            "response": {"events": chunk},
-        });
-        notifications.push(StagedNotification {
-            event_id,
-            notification_id,
-            body: body.to_string(),
-        });
-    }
-    let batch = PendingBatch {
+    let found = outbox::Found {
+        events: classified.events,
         to_cursor: next_cursor,
-        notifications,
         seen_set: classified.seen_set,
         seen_del: classified.seen_del,
-        event_date_ms: now_ms(),
         provider_data: provider_data.to_string(),
         trace_parent: trace_parent.map(str::to_string),
     };
-    if !batch.notifications.is_empty() {
-        sync::stage(&mut conn, keys, inst.id, &batch).await?;
-        publish_batch(s, &inst, &batch).await?;
-    }
-    sync::commit(&mut conn, keys, inst.id, &batch).await?;
+    let batch = outbox::build(&s.brokers, &inst, found, WEBHOOK_BATCH).await?;
+    outbox::deliver(&s.brokers, &inst, &batch).await?;
     Ok(produced)
 }
 
 /// Asks provisioning to refresh the instance's token (single flight across replicas).
 async fn refresh_token(s: &Shared, inst: &InstanceRecord) -> Result<(), SyncError> {
-    let req = herald_core::model::ProvisioningRequest::RefreshV1 {
-        instance_id: inst.id,
-        seen_version: inst.provider.token_version,
-    };
-    match herald_core::rpc::provisioning(&s.brokers, "refresh", &req, Duration::from_secs(45)).await
-    {
-        Ok(_) => Ok(()),
+    match herald_core::rpc::refresh_token(&s.brokers, inst.id, inst.provider.token_version).await {
+        Ok(()) => Ok(()),
         Err(herald_core::rpc::RpcCallError::Refused(e)) if e.code == "instance_invalid" => {
             Err(SyncError::Unusable(inst.id, e.message))
         }
@@ -258,50 +226,4 @@ fn access_token(s: &Shared, inst: &InstanceRecord) -> Result<String, SyncError> 
         .open(sealed)
         .map(|t| t.expose_secret().to_string())
         .map_err(|e| SyncError::Unusable(inst.id, e.to_string()))
-}
-
-/// Writes the delivery records of a staged batch and publishes its notifications, in order.
-async fn publish_batch(
-    s: &Shared,
-    inst: &InstanceRecord,
-    batch: &PendingBatch,
-) -> Result<(), SyncError> {
-    let mut conn = s.brokers.redis.clone();
-    let keys = &s.brokers.keys;
-    for n in &batch.notifications {
-        let rec = EventRecord {
-            id: n.event_id,
-            notification_id: n.notification_id,
-            instance_id: inst.id,
-            user_id: inst.user_id,
-            element_key: inst.element_key.clone(),
-            event_date_ms: batch.event_date_ms,
-            status: EventStatus::Received,
-            attempts: 0,
-            last_attempt: None,
-            next_attempt_ms: None,
-            failure_reason: None,
-            body: n.body.clone(),
-            provider_data: batch.provider_data.clone(),
-            trace_parent: batch.trace_parent.clone(),
-        };
-        events::create(&mut conn, keys, &rec).await?;
-    }
-    for n in &batch.notifications {
-        let msg = NotificationMessage::V1 {
-            event_id: n.event_id,
-            instance_id: inst.id,
-        };
-        let payload = serde_json::to_vec(&msg).map_err(|e| SyncError::Bus(e.to_string()))?;
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("event-{}", n.event_id).as_str());
-        let ack = s
-            .brokers
-            .js
-            .publish_with_headers(s.brokers.topo.events(inst.id), headers, payload.into())
-            .await
-            .map_err(|e| SyncError::Bus(e.to_string()))?;
-        ack.await.map_err(|e| SyncError::Bus(e.to_string()))?;
-    }
-    Ok(())
 }

@@ -14,6 +14,7 @@
 //! - [`http`]: request ids and the JSON error body every HTTP answer uses.
 //! - [`process`]: the start of every binary (config, logs, signal, exit code).
 //! - [`rpc`]: requests to provisioning over NATS (with patience while it starts).
+//! - [`outbox`]: found changes → staged batch → delivery records + EVENTS → committed cursor.
 //! - [`ops`]: the ops listener (`/healthz`, `/readyz`, `/metrics`).
 //! - [`metrics`]: the Prometheus registry and every metric family.
 //!
@@ -30,6 +31,7 @@ pub mod keys;
 pub mod metrics;
 pub mod model;
 pub mod ops;
+pub mod outbox;
 pub mod process;
 pub mod rpc;
 pub mod shutdown;

@@ -62,3 +62,19 @@ pub async fn provisioning(
         ))),
     }
 }
+
+/// Asks provisioning to refresh an instance's token unless it changed since `seen_version`
+/// (single flight across replicas).
+pub async fn refresh_token(
+    brokers: &Brokers,
+    instance_id: u64,
+    seen_version: u64,
+) -> Result<(), RpcCallError> {
+    let req = ProvisioningRequest::RefreshV1 {
+        instance_id,
+        seen_version,
+    };
+    provisioning(brokers, "refresh", &req, Duration::from_secs(45))
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,155 @@
+//! From normalized events to notifications on the EVENTS stream, exactly once per change.
+//!
+//! A producer (the webhook normalizer, a poll) that found changes after its cursor calls
+//! [`build`] (ids assigned, bodies written), then [`deliver`]: the batch is staged in the
+//! instance's sync state, the delivery records are written (`RECEIVED`), one EVENTS message per
+//! notification is published (`Nats-Msg-Id: event-<id>`), and only then the cursor and seen map
+//! are committed. A producer that starts and finds a staged batch calls [`resume`] first, which
+//! republishes it under the same ids. So a crash anywhere repeats the same notifications, never
+//! different ones, and never loses one.
+
+use serde_json::{json, Value};
+
+use crate::brokers::Brokers;
+use crate::ids::{next_id, IdKind};
+use crate::model::{EventRecord, EventStatus, InstanceRecord, NotificationMessage};
+use crate::store::sync::{self, PendingBatch, StagedNotification};
+use crate::store::{events, StoreError};
+use crate::time::now_ms;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("bus: {0}")]
+    Bus(String),
+}
+
+impl From<redis::RedisError> for OutboxError {
+    fn from(e: redis::RedisError) -> Self {
+        Self::Store(StoreError::from(e))
+    }
+}
+
+/// What a producer found: events in order, where its cursor goes, and its seen-map changes.
+pub struct Found {
+    pub events: Vec<Value>,
+    pub to_cursor: String,
+    pub seen_set: Vec<(String, String)>,
+    pub seen_del: Vec<String>,
+    pub provider_data: String,
+    pub trace_parent: Option<String>,
+}
+
+/// Splits the events into notifications of at most `per_notification` and assigns their ids.
+pub async fn build(
+    brokers: &Brokers,
+    inst: &InstanceRecord,
+    found: Found,
+    per_notification: usize,
+) -> Result<PendingBatch, OutboxError> {
+    let mut conn = brokers.redis.clone();
+    let keys = &brokers.keys;
+    let mut notifications = Vec::new();
+    let mut events = found.events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<Value> = events.by_ref().take(per_notification.max(1)).collect();
+        let event_id = next_id(&mut conn, keys, IdKind::Event).await?;
+        let notification_id = next_id(&mut conn, keys, IdKind::Notification).await?;
+        let body = json!({
+            "eventId": event_id,
+            "instanceId": inst.id,
+            "notificationId": notification_id,
+            "elementKey": inst.element_key,
+            "response": {"events": chunk},
+        });
+        notifications.push(StagedNotification {
+            event_id,
+            notification_id,
+            body: body.to_string(),
+        });
+    }
+    Ok(PendingBatch {
+        to_cursor: found.to_cursor,
+        notifications,
+        seen_set: found.seen_set,
+        seen_del: found.seen_del,
+        event_date_ms: now_ms(),
+        provider_data: found.provider_data,
+        trace_parent: found.trace_parent,
+    })
+}
+
+/// Stages, publishes and commits a batch (see the module doc for the order and why).
+pub async fn deliver(
+    brokers: &Brokers,
+    inst: &InstanceRecord,
+    batch: &PendingBatch,
+) -> Result<(), OutboxError> {
+    let mut conn = brokers.redis.clone();
+    if !batch.notifications.is_empty() {
+        sync::stage(&mut conn, &brokers.keys, inst.id, batch).await?;
+        publish(brokers, inst, batch).await?;
+    }
+    sync::commit(&mut conn, &brokers.keys, inst.id, batch).await?;
+    Ok(())
+}
+
+/// Finishes a batch a previous run staged; returns the cursor it moved to, if there was one.
+pub async fn resume(
+    brokers: &Brokers,
+    inst: &InstanceRecord,
+) -> Result<Option<String>, OutboxError> {
+    let mut conn = brokers.redis.clone();
+    let state = sync::load(&mut conn, &brokers.keys, inst.id).await?;
+    let Some(pending) = state.pending else {
+        return Ok(None);
+    };
+    publish(brokers, inst, &pending).await?;
+    sync::commit(&mut conn, &brokers.keys, inst.id, &pending).await?;
+    Ok(Some(pending.to_cursor))
+}
+
+/// Writes the delivery records of a batch and publishes its notifications, in order.
+async fn publish(
+    brokers: &Brokers,
+    inst: &InstanceRecord,
+    batch: &PendingBatch,
+) -> Result<(), OutboxError> {
+    let mut conn = brokers.redis.clone();
+    for n in &batch.notifications {
+        let rec = EventRecord {
+            id: n.event_id,
+            notification_id: n.notification_id,
+            instance_id: inst.id,
+            user_id: inst.user_id,
+            element_key: inst.element_key.clone(),
+            event_date_ms: batch.event_date_ms,
+            status: EventStatus::Received,
+            attempts: 0,
+            last_attempt: None,
+            next_attempt_ms: None,
+            failure_reason: None,
+            body: n.body.clone(),
+            provider_data: batch.provider_data.clone(),
+            trace_parent: batch.trace_parent.clone(),
+        };
+        events::create(&mut conn, &brokers.keys, &rec).await?;
+    }
+    for n in &batch.notifications {
+        let msg = NotificationMessage::V1 {
+            event_id: n.event_id,
+            instance_id: inst.id,
+        };
+        let payload = serde_json::to_vec(&msg).map_err(|e| OutboxError::Bus(e.to_string()))?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("event-{}", n.event_id).as_str());
+        let ack = brokers
+            .js
+            .publish_with_headers(brokers.topo.events(inst.id), headers, payload.into())
+            .await
+            .map_err(|e| OutboxError::Bus(e.to_string()))?;
+        ack.await.map_err(|e| OutboxError::Bus(e.to_string()))?;
+    }
+    Ok(())
+}
