@@ -274,7 +274,7 @@ pub fn validate_configuration(
         .unwrap_or(element.default_vendor_type)
         .to_string();
     if vendor == "polling" {
-        validate_polling(configuration, limits)?;
+        validate_polling(element.key, configuration, limits)?;
     }
 
     Ok(events_enabled)
@@ -283,6 +283,7 @@ pub fn validate_configuration(
 /// Checks the interval floor and that the poller configuration parses; stores the parsed
 /// configuration as an object (it may have arrived as JSON text).
 fn validate_polling(
+    element: &str,
     configuration: &mut BTreeMap<String, Value>,
     limits: Limits,
 ) -> Result<(), ProvisionError> {
@@ -304,7 +305,8 @@ fn validate_polling(
     }
     if let Some(raw) = configuration.get("event.poller.configuration").cloned() {
         if !matches!(&raw, Value::String(s) if s.trim().is_empty()) && !raw.is_null() {
-            polling::config::parse(&raw).map_err(ProvisionError::Invalid)?;
+            polling::config::parse_with(&raw, !polling::config::url_optional(element))
+                .map_err(ProvisionError::Invalid)?;
             if let Value::String(text) = &raw {
                 if let Ok(v) = serde_json::from_str::<Value>(text) {
                     configuration.insert("event.poller.configuration".into(), v);

@@ -66,8 +66,18 @@ impl FlexNumber {
     }
 }
 
-/// Parses and validates a configuration value (object or JSON text).
+/// Whether an element's resources may omit `url` (its own poller knows how to ask).
+pub fn url_optional(element: &str) -> bool {
+    matches!(element, "sfdc" | "quickbooks")
+}
+
+/// Parses and validates a configuration value (object or JSON text); every resource needs a `url`.
 pub fn parse(value: &Value) -> Result<BTreeMap<String, Resource>, String> {
+    parse_with(value, true)
+}
+
+/// As [`parse`]; with `url_required` false a resource without `url` names an object to poll.
+pub fn parse_with(value: &Value, url_required: bool) -> Result<BTreeMap<String, Resource>, String> {
     let owned;
     let value = match value {
         Value::String(text) => {
@@ -82,14 +92,23 @@ pub fn parse(value: &Value) -> Result<BTreeMap<String, Resource>, String> {
     };
     let mut out = BTreeMap::new();
     for (name, raw) in map {
-        if raw
+        let missing_url = raw
             .get("url")
             .and_then(Value::as_str)
-            .is_none_or(|u| u.trim().is_empty())
-        {
+            .is_none_or(|u| u.trim().is_empty());
+        if missing_url && url_required {
             return Err(format!("event.poller.configuration.{name}: missing url"));
         }
-        let r: Resource = serde_json::from_value(raw.clone())
+        let mut raw = raw.clone();
+        if missing_url {
+            match raw.as_object_mut() {
+                Some(m) => {
+                    m.insert("url".into(), Value::String(String::new()));
+                }
+                None => raw = serde_json::json!({"url": ""}),
+            }
+        }
+        let r: Resource = serde_json::from_value(raw)
             .map_err(|e| format!("event.poller.configuration.{name}: {e}"))?;
         if let Some(d) = &r.dates_configuration {
             for f in [&d.updated_date_format, &d.created_date_format]
