@@ -35,6 +35,8 @@ pub struct FakeOAuthApp {
     pub oauth: FakeOAuth,
     pub addr: SocketAddr,
     pub provider: Provider,
+    /// DocuShare Flex documents (the polled `events` resource) and API misbehaviour.
+    pub docs: crate::fake_docushare::Documents,
 }
 
 pub const HUBSPOT_PORTAL: u64 = 62515;
@@ -81,6 +83,7 @@ impl FakeOAuthApp {
             oauth: FakeOAuth::new(client_id, client_secret, profile),
             addr,
             provider,
+            docs: crate::fake_docushare::Documents::default(),
         };
         let app = match provider {
             Provider::HubSpot => Router::new()
@@ -92,7 +95,12 @@ impl FakeOAuthApp {
                 .route("/connect/oauth2", get(authorize))
                 .route("/oauth2/v1/tokens/bearer", post(token))
                 .route("/oauth2/v1/tokens/revoke", post(revoke)),
-            Provider::Salesforce | Provider::DocuShareFlex => Router::new()
+            Provider::DocuShareFlex => Router::new()
+                .route("/oauth2/authorize", get(authorize))
+                .route("/oauth2/token", post(token))
+                .route("/oauth2/revoke", post(revoke))
+                .route("/api/v1/events", get(crate::fake_docushare::events)),
+            Provider::Salesforce => Router::new()
                 .route(&format!("{prefix}/oauth2/authorize"), get(authorize))
                 .route(&format!("{prefix}/oauth2/token"), post(token))
                 .route(&format!("{prefix}/oauth2/revoke"), post(revoke)),

@@ -8,6 +8,7 @@
 //! - [`wait`]: waiting for a condition with a deadline (never a bare sleep).
 
 pub mod fake_box;
+pub mod fake_docushare;
 pub mod fake_dropbox;
 pub mod fake_oauth;
 pub mod fake_oauth_apps;

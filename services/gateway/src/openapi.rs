@@ -50,6 +50,7 @@ pub enum Schema {
     EventList,
     EventDetail,
     Folder,
+    PollQueued,
 }
 
 impl Schema {
@@ -72,6 +73,7 @@ impl Schema {
             Self::EventList => "EventList",
             Self::EventDetail => "EventDetail",
             Self::Folder => "Folder",
+            Self::PollQueued => "PollQueued",
         }
     }
 
@@ -106,6 +108,10 @@ impl Doc {
     }
     pub fn ok(mut self, s: Schema) -> Self {
         self.success = (200, Some(s));
+        self
+    }
+    pub fn accepted(mut self, s: Schema) -> Self {
+        self.success = (202, Some(s));
         self
     }
     pub fn created(mut self, s: Schema) -> Self {
@@ -233,7 +239,9 @@ fn schemas() -> Value {
         "provisionInteractions": {"type": "array", "items": {}}, "valid": {"type": "boolean"}, "disabled": {"type": "boolean"},
         "maxCacheSize": {"type": "integer"}, "cacheTimeToLive": {"type": "integer"}, "eventsEnabled": {"type": "boolean"},
         "cachingEnabled": {"type": "boolean"}, "tags": {"type": "array", "items": string}, "createdDate": string,
-        "invalidReason": string, "configuration": {"type": "object", "additionalProperties": true}
+        "invalidReason": string, "configuration": {"type": "object", "additionalProperties": true},
+        "polling": {"type": "object", "properties": {"lastPoll": nullable_string, "lastSuccess": nullable_string,
+            "lastError": nullable_string, "consecutiveFailures": {"type": "integer"}, "nextPoll": nullable_string}}
     }});
     let attempt = json!({"type": "object", "properties": {"date": string, "statusCode": {"type": "integer", "nullable": true},
         "durationMs": {"type": "integer"}, "error": nullable_string}});
@@ -273,6 +281,8 @@ fn schemas() -> Value {
         "Event": {"type": "object", "required": ["id", "status", "instanceId", "attempts"], "properties": event_props},
         "EventList": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
         "EventDetail": {"type": "object", "required": ["id", "status", "instanceId", "attempts"], "properties": detail_props},
+        "PollQueued": {"type": "object", "required": ["instanceId", "status"], "properties": {
+            "instanceId": {"type": "integer"}, "status": string}},
         "Folder": {"type": "object", "additionalProperties": true, "properties": {
             "id": {}, "path": string, "name": string, "directory": {"type": "boolean"}, "size": {"type": "integer"},
             "tags": {"type": "array", "items": string}, "createdDate": {}}},

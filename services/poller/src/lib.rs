@@ -1,34 +1,114 @@
-//! herald-poller: the polling engine's home. This build runs the process shell — config, ops
-//! listener, brokers, and the POLLS work queue it will consume — and waits for shutdown; the
-//! scheduler and workers arrive with the polling issue (#4).
+//! herald-poller: the polling engine.
+//!
+//! - [`scheduler`]: claims due instances from the Redis schedule, queues poll jobs (POLLS).
+//! - [`worker`]: the POLLS consumer; one poll per job under the instance's lease, with retries,
+//!   rate limits and token refresh; outcomes recorded on the instance.
+//! - [`poll`]: one poll (provider → classified events → outbox → cursor).
+//!
+//! Scheduler and workers can run in separate replicas (`HERALD_POLLER_SCHEDULER_ENABLED`,
+//! `HERALD_POLLER_WORKER_ENABLED`); any number of each is safe.
 
+pub mod poll;
+pub mod scheduler;
+pub mod worker;
+
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::brokers::Brokers;
-use herald_core::bus::{ensure_stream, StreamKind};
 use herald_core::config::{CommonConfig, ConfigError, Env};
+use herald_core::crypto::SecretBox;
 use herald_core::metrics::Metrics;
 use herald_core::ops::OpsServer;
 use herald_core::process::supervise;
+use herald_elements::catalog;
+use herald_elements::urls::ElementUrls;
 use tokio_util::sync::CancellationToken;
 
 /// Poller settings.
 #[derive(Clone)]
 pub struct Config {
     pub common: CommonConfig,
+    pub urls: ElementUrls,
+    /// Elements whose API URL is overridden (`HERALD_ELEMENT_<KEY>_API_URL` set).
+    pub overridden: HashSet<String>,
+    /// `HERALD_PROVIDER_TIMEOUT_MS`: one call to a provider.
+    pub provider_timeout: Duration,
+    /// `HERALD_POLLER_SCHEDULER_ENABLED` (default true).
+    pub scheduler_enabled: bool,
+    /// `HERALD_POLLER_WORKER_ENABLED` (default true).
+    pub worker_enabled: bool,
+    /// `HERALD_POLLER_CONCURRENCY`: polls at once per replica (default 32).
+    pub concurrency: usize,
+    /// `HERALD_POLL_ACK_WAIT_MS`: how long a job may stay unacked before JetStream hands it to
+    /// another worker (default 120000; longer than the retry budget plus a provider call).
+    pub ack_wait: Duration,
+    /// `HERALD_POLL_RETRY_BUDGET_MS`: how long a failing poll keeps retrying within its slot.
+    pub retry_budget: Duration,
 }
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let concurrency: usize = env.parse("HERALD_POLLER_CONCURRENCY", 32)?;
+        if concurrency == 0 {
+            return Err(ConfigError::new(
+                "HERALD_POLLER_CONCURRENCY",
+                "must be at least 1",
+            ));
+        }
+        let provider_timeout = env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?;
+        let retry_budget = env.millis("HERALD_POLL_RETRY_BUDGET_MS", 60_000)?;
+        let ack_wait = env.millis("HERALD_POLL_ACK_WAIT_MS", 120_000)?;
+        if ack_wait <= provider_timeout {
+            return Err(ConfigError::new(
+                "HERALD_POLL_ACK_WAIT_MS",
+                "must be longer than HERALD_PROVIDER_TIMEOUT_MS",
+            ));
+        }
         Ok(Self {
             common: CommonConfig::from_env(env, "127.0.0.1:9183")?,
+            urls: ElementUrls::from_env(env)?,
+            overridden: catalog::all()
+                .iter()
+                .filter(|d| {
+                    env.get(&format!(
+                        "HERALD_ELEMENT_{}_API_URL",
+                        d.key.to_ascii_uppercase()
+                    ))
+                    .is_some()
+                })
+                .map(|d| d.key.to_string())
+                .collect(),
+            provider_timeout,
+            scheduler_enabled: env.bool("HERALD_POLLER_SCHEDULER_ENABLED", true)?,
+            worker_enabled: env.bool("HERALD_POLLER_WORKER_ENABLED", true)?,
+            concurrency,
+            ack_wait,
+            retry_budget,
         })
     }
 }
 
+/// What the scheduler and workers share.
+#[derive(Clone)]
+pub struct Shared {
+    pub brokers: Brokers,
+    pub secret_box: SecretBox,
+    pub urls: ElementUrls,
+    pub overridden: Arc<HashSet<String>>,
+    pub http: reqwest::Client,
+    pub metrics: Metrics,
+    pub concurrency: usize,
+    pub ack_wait: Duration,
+    pub retry_budget: Duration,
+    pub provider_timeout: Duration,
+}
+
 pub struct App {
-    brokers: Brokers,
+    shared: Shared,
     ops: OpsServer,
+    config: Config,
 }
 
 impl App {
@@ -36,8 +116,25 @@ impl App {
         let c = &config.common;
         let brokers =
             Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-poller").await?;
-        let ops = OpsServer::bind(c.ops_addr, brokers.clone(), Metrics::new()).await?;
-        Ok(Self { brokers, ops })
+        let metrics = Metrics::new();
+        let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
+        let shared = Shared {
+            brokers,
+            secret_box: c.secret_box.clone(),
+            urls: config.urls.clone(),
+            overridden: Arc::new(config.overridden.clone()),
+            http: herald_elements::http::provider_client(config.provider_timeout),
+            metrics,
+            concurrency: config.concurrency,
+            ack_wait: config.ack_wait,
+            retry_budget: config.retry_budget,
+            provider_timeout: config.provider_timeout,
+        };
+        Ok(Self {
+            shared,
+            ops,
+            config,
+        })
     }
 
     pub fn ops_addr(&self) -> std::io::Result<std::net::SocketAddr> {
@@ -45,27 +142,26 @@ impl App {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let brokers = self.brokers.clone();
-        let setup = tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move {
-                while !shutdown.is_cancelled() {
-                    match ensure_stream(&brokers.js, &brokers.topo, StreamKind::Polls).await {
-                        Ok(_) => break,
-                        Err(e) => tracing::warn!(error = %e, "POLLS stream not ready; retrying"),
-                    }
-                    tokio::select! {
-                        _ = shutdown.cancelled() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-                shutdown.cancelled().await;
-                Ok(())
-            }
-        });
+        let grace = self.config.common.shutdown_grace;
+        let mut tasks = Vec::new();
+        if self.config.scheduler_enabled {
+            tasks.push((
+                "scheduler",
+                tokio::spawn(scheduler::run(self.shared.clone(), shutdown.clone())),
+            ));
+        }
+        if self.config.worker_enabled {
+            tasks.push((
+                "workers",
+                tokio::spawn(worker::run(self.shared.clone(), shutdown.clone(), grace)),
+            ));
+        }
         let ops = self.ops;
         let s = shutdown.clone();
-        let ops = tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) });
-        supervise(shutdown, vec![("streams", setup), ("ops", ops)]).await
+        tasks.push((
+            "ops",
+            tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) }),
+        ));
+        supervise(shutdown, tasks).await
     }
 }

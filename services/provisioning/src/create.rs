@@ -116,6 +116,7 @@ pub async fn create(
             sync::init(&mut redis, keys, id, &feed.cursor, &feed.seen).await?;
         }
         instances::insert(&mut redis, keys, &rec, &token, &indexes).await?;
+        crate::schedule::sync_schedule(ctx, &rec).await?;
         Ok::<_, ProvisionError>(())
     }
     .await;
@@ -127,6 +128,7 @@ pub async fn create(
         // Undo in reverse; if Redis is gone too, the record was never readable anyway.
         let mut redis = ctx.brokers.redis.clone();
         let _ = instances::delete(&mut redis, keys, &rec, &indexes.routes).await;
+        let _ = herald_core::store::polls::forget(&mut redis, keys, rec.id).await;
         let _ =
             instances::delete_token(&mut redis, keys, &herald_core::crypto::secret_hash(&token))
                 .await;

@@ -6,6 +6,7 @@
 //! - [`lifecycle`]: PATCH, DELETE, enable/disable (under the record lease).
 //! - [`refresh`]: single-flight token refresh per instance.
 //! - [`request`]: reading and validating instance bodies.
+//! - [`schedule`]: the poll schedule kept in step with each instance.
 //! - [`error`]: failures with their HTTP status and stable code.
 
 pub mod create;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod refresh;
 pub mod request;
+pub mod schedule;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -141,6 +141,7 @@ pub async fn update(
             }
         }
         instances::put(&mut redis, keys, &rec).await?;
+        crate::schedule::sync_schedule(ctx, &rec).await?;
         announce_update(ctx, &rec).await?;
         Ok(view::instance_json(&rec, None))
     })
@@ -158,6 +159,7 @@ pub async fn set_enabled(
         rec.disabled = !enabled;
         let mut redis = ctx.brokers.redis.clone();
         instances::put(&mut redis, &ctx.brokers.keys, &rec).await?;
+        crate::schedule::sync_schedule(ctx, &rec).await?;
         announce_update(ctx, &rec).await?;
         Ok(view::instance_json(&rec, None))
     })
@@ -174,6 +176,7 @@ pub async fn delete(ctx: &Ctx, instance_id: u64, user_id: u64) -> Result<Value, 
         let keys = &ctx.brokers.keys;
         let routes: Vec<String> = rec.provider.account_id.iter().cloned().collect();
         instances::delete(&mut redis, keys, &rec, &routes).await?;
+        herald_core::store::polls::forget(&mut redis, keys, rec.id).await?;
         if !rec.token_hash.is_empty() {
             instances::delete_token(&mut redis, keys, &rec.token_hash).await?;
         }

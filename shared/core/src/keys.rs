@@ -19,6 +19,10 @@
 //! herald:v1:[<prefix>:]{e:<event>}:event               HASH delivery record (status, body, attempts, …)
 //! herald:v1:[<prefix>:]{e:<event>}:attempts            LIST one JSON entry per attempt, oldest first
 //! herald:v1:[<prefix>:]retries                         ZSET due(ms) → event id, the retry schedule
+//! herald:v1:[<prefix>:]{poll}:due                      ZSET next slot(ms) → instance id, the poll schedule
+//! herald:v1:[<prefix>:]{poll}:interval                 HASH instance id → interval (ms), who polls at all
+//! herald:v1:[<prefix>:]{poll}:claimed                  ZSET "<id>:<slot>" → lease expiry, claimed slots not yet queued
+//! herald:v1:[<prefix>:]{i:<inst>}:poll                 HASH poll status (last poll, error, failures, done slot)
 //! ```
 //!
 //! Keys that change together share a hash tag (`{i:…}`, `{e:…}`, `{u:…}`), so the layout runs
@@ -99,6 +103,18 @@ impl Keys {
     }
     pub fn retries(&self) -> String {
         format!("{}retries", self.base)
+    }
+    pub fn poll_due(&self) -> String {
+        format!("{}{{poll}}:due", self.base)
+    }
+    pub fn poll_interval(&self) -> String {
+        format!("{}{{poll}}:interval", self.base)
+    }
+    pub fn poll_claimed(&self) -> String {
+        format!("{}{{poll}}:claimed", self.base)
+    }
+    pub fn poll_status(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:poll", self.base)
     }
 }
 

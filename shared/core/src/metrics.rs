@@ -106,6 +106,7 @@ pub struct Metrics {
     pub retry_queue_depth: GaugeVec,
     pub broker_up: GaugeVec,
     pub provisioning_requests: CounterVec,
+    pub poll_lag: HistogramVec,
 }
 
 impl Default for Metrics {
@@ -179,8 +180,15 @@ impl Metrics {
             &["op", "outcome"],
             Kind::Counter,
         ));
+        let poll_lag = HistogramVec(fam(
+            "herald_poll_lag_seconds",
+            "Scheduler lag: from an instance's due time to its poll job being queued.",
+            &[],
+            Kind::Histogram(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+        ));
         Self {
             families,
+            poll_lag,
             ingest_requests,
             events_normalized,
             delivery_attempts,

@@ -82,6 +82,18 @@ pub enum NotificationMessage {
     V1 { event_id: u64, instance_id: u64 },
 }
 
+/// A message on the POLLS work queue: poll this instance for this slot (or now, if manual).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum PollJob {
+    #[serde(rename = "poll.1")]
+    V1 {
+        instance_id: u64,
+        slot_ms: i64,
+        manual: bool,
+    },
+}
+
 /// Provider-side state of an instance. Token values are sealed (`enc:v1:…`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProviderState {

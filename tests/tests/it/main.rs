@@ -5,6 +5,7 @@ mod faults;
 mod helpers;
 mod identity;
 mod lifecycle;
+mod polling;
 mod process;
 mod providers;
 mod seed_flow;

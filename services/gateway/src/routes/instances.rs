@@ -61,7 +61,11 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let rec = owned(&state, auth.user.id, &id).await?;
-    Ok(Json(instance_json(&rec, None)))
+    let mut v = instance_json(&rec, None);
+    if let Some(status) = super::polls::status(&state, &rec).await? {
+        v["polling"] = status;
+    }
+    Ok(Json(v))
 }
 
 /// `PATCH /instances/{id}`: name, tags, configuration entries (configuration object or dotted

@@ -9,6 +9,7 @@ mod elements;
 mod events;
 mod hubs;
 mod instances;
+mod polls;
 pub(crate) mod rpc;
 
 use axum::extract::DefaultBodyLimit;
@@ -245,6 +246,16 @@ pub fn operations() -> Vec<Operation> {
             .ok(S::EventList)
             .status(400)
             .status(404),
+        ),
+        op(
+            Method::POST,
+            "/instances/{id}/events/poll",
+            post(polls::poll_now),
+            Doc::new("pollNow", "Poll the instance now", Auth::Platform)
+                .accepted(S::PollQueued)
+                .status(404)
+                .status(409)
+                .status(503),
         ),
         op(
             Method::POST,

@@ -5,11 +5,13 @@
 //! - [`instances`]: instance records and their lookup indexes (token, user, routes, secrets).
 //! - [`events`]: delivery records and their attempts, listed per instance and per user.
 //! - [`retries`]: the retry schedule.
+//! - [`polls`]: the poll schedule (claims with leases) and poll status.
 //! - [`sync`]: per-instance change-feed state (cursor, staged batch, seen objects) and leases.
 
 pub mod events;
 pub mod identity;
 pub mod instances;
+pub mod polls;
 pub mod retries;
 pub mod sync;
 

@@ -19,6 +19,9 @@ pub struct Rules {
     pub created_tolerance_ms: i64,
 }
 
+/// How much older than the cursor a record may look and still be kept.
+const FILTER_SLACK_MS: i64 = 1_000;
+
 /// The seen-map key of a record.
 pub fn seen_key(r: &Record) -> String {
     format!("{}|{}", r.object_type, r.object_id)
@@ -45,7 +48,9 @@ pub fn classify(
         };
         if !r.deleted && rules.filter_by_updated_date {
             if let Some(u) = r.updated_ms {
-                if u < rules.since_ms {
+                // Providers often keep whole seconds: a slack keeps a record updated in the
+                // cursor's second; the seen map drops it if it was already sent.
+                if u < rules.since_ms - FILTER_SLACK_MS {
                     continue;
                 }
             }
@@ -94,7 +99,7 @@ mod tests {
     #[test]
     fn created_updated_overlap_and_filtering() {
         let rules = Rules {
-            since_ms: 1_000,
+            since_ms: 3_000,
             filter_by_updated_date: true,
             created_tolerance_ms: 500,
         };

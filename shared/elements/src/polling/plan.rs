@@ -26,6 +26,7 @@ pub fn docushare_default() -> Value {
             "updatedDateField": "modified", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'", "updatedDateTimezone": "GMT",
             "createdDateField": "created", "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'", "createdDateTimezone": "GMT"
         },
+        "createdCheckTolerance": 0,
         "pageSize": 100
     }})
 }

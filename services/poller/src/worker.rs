@@ -1,0 +1,264 @@
+//! Poll workers: the `poller` consumer of the POLLS work queue, shared by every replica.
+//!
+//! A job is acked once its poll is done (or given up for this slot). While a worker polls an
+//! instance it holds the instance's `poll` lease, so two workers never poll one instance at
+//! once; a scheduled job for a slot already done is skipped, so a repeated job polls nothing
+//! twice. A worker killed mid-poll leaves its job unacked: JetStream redelivers it after
+//! `ack_wait`, and the outbox makes the repeat produce the same notifications, not new ones.
+//!
+//! Provider trouble: 401 → one token refresh and a retry; 429 → wait `Retry-After` if the slot
+//! allows, else push the instance's next slot back by it; 5xx and timeouts → retry with backoff
+//! within the slot's budget, then give up until the next slot (the cursor does not move). Every
+//! outcome is recorded on the instance (last poll, last error, consecutive failures).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{consumer::PullConsumer, AckKind, Message};
+use futures::StreamExt;
+use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind};
+use herald_core::model::{InstanceRecord, PollJob};
+use herald_core::store::polls::{self, Outcome};
+use herald_core::store::{instances, sync};
+use herald_core::time::{now_ms, now_rfc3339};
+use herald_elements::ElementError;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::poll::{poll_once, PollError};
+use crate::Shared;
+
+pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
+    let Some(consumer) = setup(&s, &shutdown).await else {
+        return Ok(());
+    };
+    tracing::info!("poll workers consuming");
+    let tracker = TaskTracker::new();
+    let limit = Arc::new(Semaphore::new(s.concurrency));
+    'outer: while !shutdown.is_cancelled() {
+        let mut messages = match consumer.messages().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "poll job pull failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break 'outer,
+                m = messages.next() => m,
+            };
+            let msg = match next {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "poll job stream error");
+                    continue;
+                }
+                None => break,
+            };
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break 'outer;
+            };
+            let s = s.clone();
+            tracker.spawn(async move {
+                let _permit = permit;
+                handle(&s, msg).await;
+            });
+        }
+    }
+    tracker.close();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!(
+            "polls still running at the end of the grace period; their jobs will be redelivered"
+        );
+    }
+    Ok(())
+}
+
+async fn setup(s: &Shared, shutdown: &CancellationToken) -> Option<PullConsumer> {
+    loop {
+        let attempt = async {
+            ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
+            let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Polls).await?;
+            let config = s.brokers.topo.consumer_config(
+                consumers::POLLER,
+                s.ack_wait,
+                (s.concurrency * 4) as i64,
+            );
+            ensure_consumer(&stream, config).await
+        };
+        match attempt.await {
+            Ok(c) => return Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "poll consumer not ready; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+enum Done {
+    Ack,
+    Retry(Duration),
+}
+
+async fn handle(s: &Shared, msg: Message) {
+    let done = match serde_json::from_slice::<PollJob>(&msg.payload) {
+        Ok(PollJob::V1 {
+            instance_id,
+            slot_ms,
+            manual,
+        }) => run_job(s, instance_id, slot_ms, manual).await,
+        Err(e) => {
+            tracing::error!(error = %e, "unreadable poll job; dropping");
+            Done::Ack
+        }
+    };
+    let ack = match done {
+        Done::Ack => msg.ack().await,
+        Done::Retry(d) => msg.ack_with(AckKind::Nak(Some(d))).await,
+    };
+    if let Err(e) = ack {
+        tracing::warn!(error = %e, "poll job ack failed; it will be redelivered");
+    }
+}
+
+async fn run_job(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    let lock = keys.lock(id, "poll");
+    let holder = herald_core::crypto::random_secret();
+    // Longer than a poll may take within its budget; a dead holder's lease runs out.
+    let lease_ms = (s.retry_budget + s.provider_timeout * 2).as_millis() as u64;
+    match sync::try_lock(&mut conn, &lock, &holder, lease_ms).await {
+        Ok(true) => {}
+        Ok(false) => return Done::Retry(Duration::from_secs(1)),
+        Err(e) => {
+            tracing::warn!(instance_id = id, error = %e, "poll lease unavailable");
+            return Done::Retry(Duration::from_secs(2));
+        }
+    }
+    let done = locked(s, id, slot, manual).await;
+    if let Err(e) = sync::unlock(&mut conn, &lock, &holder).await {
+        tracing::warn!(instance_id = id, error = %e, "could not release poll lease; it expires");
+    }
+    done
+}
+
+async fn locked(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    let loaded = async {
+        let done = polls::done_slot(&mut conn, keys, id).await?;
+        let inst = instances::get(&mut conn, keys, id).await?;
+        Ok::<_, herald_core::store::StoreError>((done, inst))
+    }
+    .await;
+    let (done_slot, inst) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(instance_id = id, error = %e, "poll state unavailable");
+            return Done::Retry(Duration::from_secs(2));
+        }
+    };
+    if !manual && done_slot.is_some_and(|d| d >= slot) {
+        return Done::Ack;
+    }
+    let Some(inst) = inst else {
+        let _ = polls::remove(&mut conn, keys, id).await;
+        return Done::Ack;
+    };
+    if !inst.accepts_events() {
+        return Done::Ack;
+    }
+    let outcome = poll_with_retries(s, inst, slot).await;
+    let element = outcome.0;
+    let (label, record) = match &outcome.1 {
+        Ok(_) => (
+            "success",
+            Outcome::Success {
+                slot_ms: (!manual).then_some(slot),
+            },
+        ),
+        Err(e) => ("error", Outcome::Failure { error: e }),
+    };
+    s.metrics.poller_runs.inc(&[&element, label]);
+    if let Err(e) = polls::record(&mut conn, keys, id, &now_rfc3339(), record).await {
+        tracing::warn!(instance_id = id, error = %e, "could not record poll outcome");
+    }
+    Done::Ack
+}
+
+/// Polls, retrying within the slot's budget; returns the element and the outcome.
+async fn poll_with_retries(
+    s: &Shared,
+    mut inst: InstanceRecord,
+    slot: i64,
+) -> (String, Result<usize, String>) {
+    let element = inst.element_key.clone();
+    let deadline = tokio::time::Instant::now() + s.retry_budget;
+    let mut backoff = Duration::from_millis(500);
+    let mut refreshed = false;
+    loop {
+        let err = match poll_once(s, &inst).await {
+            Ok(n) => return (element, Ok(n)),
+            Err(e) => e,
+        };
+        let wait = match &err {
+            PollError::Provider(ElementError::Unauthorized(_)) if !refreshed => {
+                refreshed = true;
+                match herald_core::rpc::refresh_token(
+                    &s.brokers,
+                    inst.id,
+                    inst.provider.token_version,
+                )
+                .await
+                {
+                    Ok(()) => {
+                        let mut conn = s.brokers.redis.clone();
+                        if let Ok(Some(fresh)) =
+                            instances::get(&mut conn, &s.brokers.keys, inst.id).await
+                        {
+                            inst = fresh;
+                        }
+                        Some(Duration::ZERO)
+                    }
+                    Err(e) => return (element, Err(format!("token refresh failed: {e}"))),
+                }
+            }
+            PollError::Provider(ElementError::RateLimited { retry_after_secs }) => {
+                let ra = Duration::from_secs(retry_after_secs.unwrap_or(60).min(3600));
+                if tokio::time::Instant::now() + ra > deadline {
+                    // Slow this instance down instead of hammering it.
+                    let mut conn = s.brokers.redis.clone();
+                    let until = now_ms() + ra.as_millis() as i64;
+                    let _ = polls::postpone(&mut conn, &s.brokers.keys, inst.id, until).await;
+                    None
+                } else {
+                    Some(ra)
+                }
+            }
+            PollError::Provider(e) if e.is_transient() => Some(backoff),
+            PollError::Store(_) | PollError::Outbox(_) => Some(backoff),
+            _ => None,
+        };
+        match wait {
+            Some(w) if tokio::time::Instant::now() + w < deadline => {
+                tracing::info!(instance_id = inst.id, slot, error = %err, "poll failed; retrying within the slot");
+                tokio::time::sleep(w).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            _ => {
+                tracing::warn!(instance_id = inst.id, slot, error = %err, "poll failed; giving up until the next slot");
+                return (element, Err(err.to_string()));
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! DocuShare Flex's polled `events` resource [assumed, as `PROVIDERS.md` says little is public]:
+//! `GET /api/v1/events?modifiedSince=<yyyy-MM-dd'T'HH:mm:ss'Z'>&pageSize=&nextPage=` answers
+//! `{"items":[{"handle","title","created","modified"}],"nextPage"}` for documents modified at or
+//! after the given second, oldest first, in pages. Dates have whole seconds, as many APIs do.
+//! It can misbehave: injected statuses (429 carries `Retry-After: 1`), and it counts calls.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::json;
+
+use crate::fake_oauth_apps::FakeOAuthApp;
+
+#[derive(Default)]
+struct Inner {
+    /// handle → (title, created, modified), whole seconds.
+    docs: BTreeMap<String, (String, DateTime<Utc>, DateTime<Utc>)>,
+    faults: VecDeque<u16>,
+    calls: usize,
+    next: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct Documents(Arc<Mutex<Inner>>);
+
+fn lock(d: &Documents) -> std::sync::MutexGuard<'_, Inner> {
+    d.0.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now_s() -> DateTime<Utc> {
+    DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default()
+}
+
+impl Documents {
+    /// Creates a document; returns its handle.
+    pub fn create(&self, title: &str) -> String {
+        self.create_ago(title, 0)
+    }
+
+    /// Creates a document dated `secs` seconds ago (a change made some time back).
+    pub fn create_ago(&self, title: &str, secs: i64) -> String {
+        let mut g = lock(self);
+        g.next += 1;
+        let handle = format!("Document-{}", 100 + g.next);
+        let at = now_s() - chrono::Duration::seconds(secs);
+        g.docs.insert(handle.clone(), (title.to_string(), at, at));
+        handle
+    }
+
+    /// Modifies a document (at least one second after its last change, so the change is visible
+    /// in whole-second dates).
+    pub fn touch(&self, handle: &str) {
+        let mut g = lock(self);
+        if let Some(d) = g.docs.get_mut(handle) {
+            d.2 = now_s().max(d.2 + chrono::Duration::seconds(1));
+        }
+    }
+
+    pub fn fail(&self, statuses: &[u16]) {
+        lock(self).faults.extend(statuses);
+    }
+
+    /// How many `events` requests were answered (faults included).
+    pub fn calls(&self) -> usize {
+        lock(self).calls
+    }
+}
+
+const FMT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+pub async fn events(
+    State(f): State<FakeOAuthApp>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut g = lock(&f.docs);
+    g.calls += 1;
+    if !f.oauth.bearer_ok(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_token"})),
+        )
+            .into_response();
+    }
+    if let Some(status) = g.faults.pop_front() {
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = Json(json!({"error": "injected"}));
+        return if status == 429 {
+            (code, [("Retry-After", "1")], body).into_response()
+        } else {
+            (code, body).into_response()
+        };
+    }
+    let Some(since) = q
+        .get("modifiedSince")
+        .and_then(|s| NaiveDateTime::parse_from_str(s, FMT).ok())
+        .map(|n| n.and_utc())
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "modifiedSince is required"})),
+        )
+            .into_response();
+    };
+    let page_size: usize = q
+        .get("pageSize")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(50)
+        .max(1);
+    let start: usize = q.get("nextPage").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let mut matching: Vec<_> = g.docs.iter().filter(|(_, d)| d.2 >= since).collect();
+    matching.sort_by_key(|(h, d)| (d.2, (*h).clone()));
+    let page: Vec<_> = matching
+        .iter()
+        .skip(start)
+        .take(page_size)
+        .map(|(h, d)| json!({"handle": h, "title": d.0, "created": d.1.format(FMT).to_string(), "modified": d.2.format(FMT).to_string()}))
+        .collect();
+    let next = (start + page_size < matching.len()).then(|| (start + page_size).to_string());
+    Json(json!({"items": page, "nextPage": next})).into_response()
+}

@@ -1,0 +1,253 @@
+//! The polling engine against a fake DocuShare Flex.
+
+use std::time::Duration;
+
+use herald_e2e::fake_oauth_apps::{FakeOAuthApp, Provider};
+use herald_e2e::receiver::Receiver;
+use herald_e2e::stack::Stack;
+use herald_e2e::wait::until;
+use serde_json::{json, Value};
+
+struct Polling {
+    stack: Stack,
+    ds: FakeOAuthApp,
+    receiver: Receiver,
+}
+
+async fn create_test_polling() -> Polling {
+    let ds = FakeOAuthApp::start(Provider::DocuShareFlex, "ds-client", "ds-secret").await;
+    let stack = Stack::start(&[
+        ("HERALD_ELEMENT_DOCUSHAREFLEX_API_URL", ds.url()),
+        ("HERALD_ELEMENT_DOCUSHAREFLEX_AUTH_URL", ds.url()),
+        ("HERALD_POLL_MIN_INTERVAL_SECONDS", "0.5".to_string()),
+        ("HERALD_POLL_RETRY_BUDGET_MS", "4000".to_string()),
+        ("HERALD_POLL_ACK_WAIT_MS", "6000".to_string()),
+        ("HERALD_PROVIDER_TIMEOUT_MS", "2000".to_string()),
+    ])
+    .await;
+    let receiver = Receiver::start().await;
+    Polling {
+        stack,
+        ds,
+        receiver,
+    }
+}
+
+impl Polling {
+    /// A DocuShare Flex instance polling every `minutes`.
+    async fn create_test_instance(&self, minutes: &str) -> u64 {
+        let body = json!({"element": {"key": "docushareflex"}, "providerData": {"code": ""}, "name": "ds",
+            "configuration": {"oauth.api.key": "ds-client", "oauth.api.secret": "ds-secret",
+            "oauth.callback.url": "https://auth.example/cb", "docushare.domain": "acme.docushareflex.com",
+            "event.vendor.type": "polling", "event.poller.refresh_interval": minutes,
+            "event.notification.enabled": true, "event.notification.callback.url": self.receiver.url}});
+        let r = self
+            .stack
+            .http
+            .post(self.stack.api("/instances"))
+            .header("Authorization", self.stack.platform_auth())
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.expect("json")["id"]
+            .as_u64()
+            .expect("id")
+    }
+
+    async fn request(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
+        let r = self
+            .stack
+            .http
+            .request(method, self.stack.api(path))
+            .header("Authorization", self.stack.platform_auth())
+            .send()
+            .await
+            .expect("request");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// (objectId, eventType) of every event received, in order.
+    fn events(&self) -> Vec<(String, String)> {
+        self.receiver
+            .received()
+            .iter()
+            .flat_map(|r| {
+                r.json()["response"]["events"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|e| {
+                (
+                    e["objectId"].as_str().unwrap_or("").to_string(),
+                    e["eventType"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    async fn wait_events(&self, n: usize) -> Vec<(String, String)> {
+        until(
+            &format!("{n} polled events"),
+            Duration::from_secs(20),
+            || async {
+                let e = self.events();
+                if e.len() >= n {
+                    Ok(e)
+                } else {
+                    Err(format!("{e:?}"))
+                }
+            },
+        )
+        .await
+    }
+
+    /// Waits until at least `n` more polls of the fake happened.
+    async fn wait_polls(&self, n: usize) {
+        let start = self.ds.docs.calls();
+        until(
+            &format!("{n} more polls"),
+            Duration::from_secs(20),
+            || async {
+                let c = self.ds.docs.calls();
+                if c >= start + n {
+                    Ok(())
+                } else {
+                    Err(format!("{} polls", c - start))
+                }
+            },
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn scheduled_polls_deliver_each_change_once() {
+    let p = create_test_polling().await;
+    let id = p.create_test_instance("0.01").await;
+    let a = p.ds.docs.create("Report");
+    let b = p.ds.docs.create("Budget");
+    let got = p.wait_events(2).await;
+    assert!(
+        got.contains(&(a.clone(), "CREATED".into()))
+            && got.contains(&(b.clone(), "CREATED".into())),
+        "{got:?}"
+    );
+    p.ds.docs.touch(&a);
+    let got = p.wait_events(3).await;
+    assert_eq!(got[2], (a.clone(), "UPDATED".into()));
+    // Several more polls over the same window add nothing.
+    p.wait_polls(3).await;
+    assert_eq!(p.events().len(), 3, "{:?}", p.events());
+    let (_, inst) = p
+        .request(reqwest::Method::GET, &format!("/instances/{id}"))
+        .await;
+    assert!(inst["polling"]["lastSuccess"].is_string(), "{inst}");
+    assert_eq!(inst["polling"]["consecutiveFailures"], 0);
+    let got = p.receiver.received();
+    assert!(got.iter().all(|r| r.json()["response"]["events"]
+        .as_array()
+        .is_some_and(|e| e.len() <= 10)));
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn poll_now_polls_at_once_and_provider_errors_are_retried_or_recorded() {
+    let p = create_test_polling().await;
+    // A long interval: only "poll now" polls in this test.
+    let id = p.create_test_instance("60").await;
+    let path = format!("/instances/{id}/events/poll");
+    let doc = p.ds.docs.create("Contract");
+    // Two 5xx and a 429 before the answer: retried within the slot.
+    p.ds.docs.fail(&[500, 503, 429]);
+    let (st, v) = p.request(reqwest::Method::POST, &path).await;
+    assert_eq!(st, 202, "{v}");
+    let got = p.wait_events(1).await;
+    assert_eq!(got, vec![(doc, "CREATED".to_string())]);
+    // Failing longer than the retry budget: given up, visible on the instance, cursor kept.
+    p.ds.docs.fail(&[500; 30]);
+    p.request(reqwest::Method::POST, &path).await;
+    let inst = until("a recorded failure", Duration::from_secs(20), || async {
+        let (_, v) = p
+            .request(reqwest::Method::GET, &format!("/instances/{id}"))
+            .await;
+        if v["polling"]["consecutiveFailures"].as_u64().unwrap_or(0) >= 1 {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+    assert!(
+        inst["polling"]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("500")),
+        "{inst}"
+    );
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_and_the_poll_succeeds() {
+    let p = create_test_polling().await;
+    let id = p.create_test_instance("60").await;
+    let doc = p.ds.docs.create("Minutes");
+    p.ds.oauth.expire_access_tokens();
+    let (st, _) = p
+        .request(
+            reqwest::Method::POST,
+            &format!("/instances/{id}/events/poll"),
+        )
+        .await;
+    assert_eq!(st, 202);
+    let got = p.wait_events(1).await;
+    assert_eq!(got, vec![(doc, "CREATED".to_string())]);
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn disabling_or_deleting_an_instance_stops_its_polls() {
+    let p = create_test_polling().await;
+    let id = p.create_test_instance("0.01").await;
+    p.wait_polls(2).await;
+    let path = format!("/instances/{id}");
+    let (st, _) = p.request(reqwest::Method::PATCH, &path).await;
+    assert_eq!(st, 400, "PATCH needs a body");
+    let r = p
+        .stack
+        .http
+        .patch(p.stack.api(&path))
+        .header("Authorization", p.stack.platform_auth())
+        .json(&json!({"event.notification.enabled": false}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 200);
+    let (st, _) = p
+        .request(reqwest::Method::POST, &format!("{path}/events/poll"))
+        .await;
+    assert_eq!(st, 409, "no longer polling");
+    // Changes while off are dropped: turning events on again starts from now.
+    p.ds.docs.create_ago("While off", 5);
+    let r = p
+        .stack
+        .http
+        .patch(p.stack.api(&path))
+        .header("Authorization", p.stack.platform_auth())
+        .json(&json!({"event.notification.enabled": true}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 200);
+    p.wait_polls(2).await;
+    assert!(p.events().is_empty(), "{:?}", p.events());
+    let (st, _) = p.request(reqwest::Method::DELETE, &path).await;
+    assert_eq!(st, 200);
+    let (st, _) = p
+        .request(reqwest::Method::POST, &format!("{path}/events/poll"))
+        .await;
+    assert_eq!(st, 404);
+    p.stack.shutdown().await;
+}
