@@ -37,6 +37,8 @@ pub struct FakeOAuthApp {
     pub provider: Provider,
     /// DocuShare Flex documents (the polled `events` resource) and API misbehaviour.
     pub docs: crate::fake_docushare::Documents,
+    /// Salesforce objects and QuickBooks entities.
+    pub records: crate::fake_records::Records,
 }
 
 pub const HUBSPOT_PORTAL: u64 = 62515;
@@ -84,6 +86,7 @@ impl FakeOAuthApp {
             addr,
             provider,
             docs: crate::fake_docushare::Documents::default(),
+            records: crate::fake_records::Records::default(),
         };
         let app = match provider {
             Provider::HubSpot => Router::new()
@@ -94,7 +97,8 @@ impl FakeOAuthApp {
             Provider::QuickBooks => Router::new()
                 .route("/connect/oauth2", get(authorize))
                 .route("/oauth2/v1/tokens/bearer", post(token))
-                .route("/oauth2/v1/tokens/revoke", post(revoke)),
+                .route("/oauth2/v1/tokens/revoke", post(revoke))
+                .route("/v3/company/{realm}/cdc", get(crate::fake_records::qb_cdc)),
             Provider::DocuShareFlex => Router::new()
                 .route("/oauth2/authorize", get(authorize))
                 .route("/oauth2/token", post(token))
@@ -103,7 +107,19 @@ impl FakeOAuthApp {
             Provider::Salesforce => Router::new()
                 .route(&format!("{prefix}/oauth2/authorize"), get(authorize))
                 .route(&format!("{prefix}/oauth2/token"), post(token))
-                .route(&format!("{prefix}/oauth2/revoke"), post(revoke)),
+                .route(&format!("{prefix}/oauth2/revoke"), post(revoke))
+                .route(
+                    "/services/data/v59.0/query",
+                    get(crate::fake_records::sf_query),
+                )
+                .route(
+                    "/services/data/v59.0/query/{locator}",
+                    get(crate::fake_records::sf_query_more),
+                )
+                .route(
+                    "/services/data/v59.0/sobjects/{object}/deleted/",
+                    get(crate::fake_records::sf_deleted),
+                ),
         }
         .with_state(fake.clone());
         tokio::spawn(async move {

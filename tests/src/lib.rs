@@ -12,6 +12,7 @@ pub mod fake_docushare;
 pub mod fake_dropbox;
 pub mod fake_oauth;
 pub mod fake_oauth_apps;
+pub mod fake_records;
 pub mod logs;
 pub mod procs;
 pub mod receiver;

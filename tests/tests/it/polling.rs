@@ -251,3 +251,177 @@ async fn disabling_or_deleting_an_instance_stops_its_polls() {
     assert_eq!(st, 404);
     p.stack.shutdown().await;
 }
+
+struct Crm {
+    stack: Stack,
+    sfdc: FakeOAuthApp,
+    qb: FakeOAuthApp,
+    receiver: Receiver,
+}
+
+async fn create_test_crm() -> Crm {
+    let sfdc = FakeOAuthApp::start(Provider::Salesforce, "sf-client", "sf-secret").await;
+    let qb = FakeOAuthApp::start(Provider::QuickBooks, "qb-client", "qb-secret").await;
+    sfdc.records.set_page_size(2);
+    let stack = Stack::start(&[
+        ("HERALD_ELEMENT_SFDC_API_URL", sfdc.url()),
+        ("HERALD_ELEMENT_SFDC_AUTH_URL", sfdc.url()),
+        ("HERALD_ELEMENT_QUICKBOOKS_API_URL", qb.url()),
+        ("HERALD_ELEMENT_QUICKBOOKS_AUTH_URL", qb.url()),
+        ("HERALD_POLL_MIN_INTERVAL_SECONDS", "0.5".to_string()),
+        ("HERALD_POLL_RETRY_BUDGET_MS", "4000".to_string()),
+        ("HERALD_POLL_ACK_WAIT_MS", "6000".to_string()),
+        ("HERALD_PROVIDER_TIMEOUT_MS", "2000".to_string()),
+    ])
+    .await;
+    let receiver = Receiver::start().await;
+    Crm {
+        stack,
+        sfdc,
+        qb,
+        receiver,
+    }
+}
+
+impl Crm {
+    async fn connect(&self, element: &str, fake: &FakeOAuthApp, client: &str, secret: &str) -> u64 {
+        let client_http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let (path, extra) = if element == "sfdc" {
+            ("/services/oauth2/authorize", "")
+        } else {
+            ("/connect/oauth2", "")
+        };
+        let loc = client_http
+            .get(format!("{}{path}?client_id={client}&response_type=code&redirect_uri=https://app.example/cb&state=s{extra}", fake.url()))
+            .send()
+            .await
+            .expect("authorize")
+            .headers()["location"]
+            .to_str()
+            .expect("loc")
+            .to_string();
+        let q: std::collections::HashMap<String, String> = url::Url::parse(&loc)
+            .expect("url")
+            .query_pairs()
+            .into_owned()
+            .collect();
+        let mut provider_data = json!({"code": q["code"]});
+        if let Some(realm) = q.get("realmId") {
+            provider_data["realmId"] = json!(realm);
+        }
+        let body = json!({"element": {"key": element}, "providerData": provider_data, "name": element,
+            "configuration": {"oauth.api.key": client, "oauth.api.secret": secret, "oauth.callback.url": "https://app.example/cb",
+            "event.vendor.type": "polling", "event.poller.refresh_interval": "0.01",
+            "event.notification.enabled": true, "event.notification.callback.url": self.receiver.url}});
+        let r = self
+            .stack
+            .http
+            .post(self.stack.api("/instances"))
+            .header("Authorization", self.stack.platform_auth())
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.expect("json")["id"]
+            .as_u64()
+            .expect("id")
+    }
+
+    fn events_of(&self, instance: u64) -> Vec<(String, String, String)> {
+        self.receiver
+            .received()
+            .iter()
+            .filter(|r| r.json()["instanceId"].as_u64() == Some(instance))
+            .flat_map(|r| {
+                r.json()["response"]["events"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|e| {
+                (
+                    e["objectType"].as_str().unwrap_or("").to_string(),
+                    e["objectId"].as_str().unwrap_or("").to_string(),
+                    e["eventType"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    async fn wait_events(&self, instance: u64, n: usize) -> Vec<(String, String, String)> {
+        until(
+            &format!("{n} events of {instance}"),
+            Duration::from_secs(20),
+            || async {
+                let e = self.events_of(instance);
+                if e.len() >= n {
+                    Ok(e)
+                } else {
+                    Err(format!("{e:?}"))
+                }
+            },
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn salesforce_and_quickbooks_changes_created_updated_deleted_arrive_once() {
+    let c = create_test_crm().await;
+    let sf = c.connect("sfdc", &c.sfdc, "sf-client", "sf-secret").await;
+    let qb = c
+        .connect("quickbooks", &c.qb, "qb-client", "qb-secret")
+        .await;
+    // Three contacts (two pages of the fake's SOQL answers) and a customer.
+    let contacts: Vec<String> = (0..3).map(|_| c.sfdc.records.create("Contact")).collect();
+    let customer = c.qb.records.create("Customer");
+    let got = c.wait_events(sf, 3).await;
+    for id in &contacts {
+        assert!(
+            got.contains(&("Contact".into(), id.clone(), "CREATED".into())),
+            "{got:?}"
+        );
+    }
+    assert_eq!(
+        c.wait_events(qb, 1).await,
+        vec![("Customer".into(), customer.clone(), "CREATED".into())]
+    );
+    c.sfdc.records.update("Contact", &contacts[0]);
+    c.sfdc.records.delete("Contact", &contacts[1]);
+    c.qb.records.update("Customer", &customer);
+    let got = c.wait_events(sf, 5).await;
+    assert!(
+        got.contains(&("Contact".into(), contacts[0].clone(), "UPDATED".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("Contact".into(), contacts[1].clone(), "DELETED".into())),
+        "{got:?}"
+    );
+    c.qb.records.delete("Customer", &customer);
+    let got = c.wait_events(qb, 3).await;
+    assert_eq!(
+        got[1..],
+        [
+            ("Customer".into(), customer.clone(), "UPDATED".into()),
+            ("Customer".into(), customer.clone(), "DELETED".into())
+        ]
+    );
+    // More polls add nothing.
+    let calls = c.sfdc.records.calls();
+    until("more Salesforce polls", Duration::from_secs(20), || async {
+        if c.sfdc.records.calls() >= calls + 10 {
+            Ok(())
+        } else {
+            Err(c.sfdc.records.calls().to_string())
+        }
+    })
+    .await;
+    assert_eq!(c.events_of(sf).len(), 5, "{:?}", c.events_of(sf));
+    assert_eq!(c.events_of(qb).len(), 3);
+    c.stack.shutdown().await;
+}

@@ -61,11 +61,12 @@ pub fn classify(
         }
         let event_type = if r.deleted {
             "DELETED"
+        } else if known.is_some() {
+            // Sent before with another version: whatever the dates say, it is an update.
+            "UPDATED"
         } else {
             match (r.created_ms, r.updated_ms) {
-                (Some(c), Some(u)) if (u - c).abs() <= rules.created_tolerance_ms => "CREATED",
-                (Some(_), Some(_)) => "UPDATED",
-                _ if known.is_some() => "UPDATED",
+                (Some(c), Some(u)) if (u - c).abs() > rules.created_tolerance_ms => "UPDATED",
                 _ => "CREATED",
             }
         };
