@@ -22,6 +22,9 @@ struct Inner {
     docs: BTreeMap<String, (String, DateTime<Utc>, DateTime<Utc>)>,
     faults: VecDeque<u16>,
     calls: usize,
+    /// Calls per bearer token (one token per instance).
+    by_token: HashMap<String, usize>,
+    delay: std::time::Duration,
     next: u64,
 }
 
@@ -65,6 +68,18 @@ impl Documents {
         lock(self).faults.extend(statuses);
     }
 
+    /// Every answer waits this long (a slow provider).
+    pub fn set_delay(&self, d: std::time::Duration) {
+        lock(self).delay = d;
+    }
+
+    /// Calls per instance (per access token), sorted.
+    pub fn calls_per_token(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = lock(self).by_token.values().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
     /// How many `events` requests were answered (faults included).
     pub fn calls(&self) -> usize {
         lock(self).calls
@@ -78,8 +93,21 @@ pub async fn events(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let delay = {
+        let mut g = lock(&f.docs);
+        g.calls += 1;
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        *g.by_token.entry(token).or_insert(0) += 1;
+        g.delay
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut g = lock(&f.docs);
-    g.calls += 1;
     if !f.oauth.bearer_ok(&headers) {
         return (
             StatusCode::UNAUTHORIZED,

@@ -168,6 +168,36 @@ impl Stack {
             .unwrap_or(0)
     }
 
+    /// Runs a service binary as its own OS process with this stack's settings (plus `extra`).
+    pub fn spawn_process(&self, binary: &str, extra: &[(&str, String)]) -> std::process::Child {
+        let exe = std::env::current_exe().expect("test exe");
+        let dir = exe
+            .parent()
+            .and_then(|p| p.parent())
+            .expect("target dir")
+            .to_path_buf();
+        let mut cmd = std::process::Command::new(dir.join(binary));
+        cmd.env_clear();
+        for (k, v) in self.env.vars() {
+            cmd.env(k, v);
+        }
+        cmd.env(
+            "HERALD_OPS_ADDR",
+            format!("127.0.0.1:{}", crate::procs::free_port()),
+        );
+        cmd.env(
+            "HERALD_LISTEN_ADDR",
+            format!("127.0.0.1:{}", crate::procs::free_port()),
+        );
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{binary} (run `cargo build --workspace --bins`): {e}"))
+    }
+
     /// True while every service task is still running.
     pub fn all_running(&self) -> bool {
         self.services.iter().all(|(_, r)| !r.handle.is_finished())

@@ -54,6 +54,11 @@ impl Env {
         )
     }
 
+    /// Every variable of the snapshot.
+    pub fn vars(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.0.insert(key.to_string(), value.into());
     }

@@ -425,3 +425,108 @@ async fn salesforce_and_quickbooks_changes_created_updated_deleted_arrive_once()
     assert_eq!(c.events_of(qb).len(), 3);
     c.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_poller_killed_mid_poll_loses_and_duplicates_nothing() {
+    let mut p = create_test_polling().await;
+    // Only out-of-process pollers from here on, so one can be killed for real.
+    p.stack.stop("poller").await;
+    let mut a = p.stack.spawn_process("herald-poller", &[]);
+    let id = p.create_test_instance("60").await;
+    let doc = p.ds.docs.create("Killed mid-poll");
+    p.ds.docs.set_delay(Duration::from_secs(3));
+    let before = p.ds.docs.calls();
+    let (st, _) = p
+        .request(
+            reqwest::Method::POST,
+            &format!("/instances/{id}/events/poll"),
+        )
+        .await;
+    assert_eq!(st, 202);
+    until("replica A mid-poll", Duration::from_secs(20), || async {
+        if p.ds.docs.calls() > before {
+            Ok(())
+        } else {
+            Err("no request yet".to_string())
+        }
+    })
+    .await;
+    let _ = a.kill();
+    let _ = a.wait();
+    p.ds.docs.set_delay(Duration::ZERO);
+    let mut b = p.stack.spawn_process("herald-poller", &[]);
+    let got = until(
+        "the change from replica B",
+        Duration::from_secs(40),
+        || async {
+            let e = p.events();
+            if e.is_empty() {
+                Err("nothing yet".to_string())
+            } else {
+                Ok(e)
+            }
+        },
+    )
+    .await;
+    assert_eq!(got, vec![(doc, "CREATED".to_string())]);
+    // A second poll now adds nothing: the change was carried once.
+    let (_, before) = p
+        .request(reqwest::Method::GET, &format!("/instances/{id}"))
+        .await;
+    p.request(
+        reqwest::Method::POST,
+        &format!("/instances/{id}/events/poll"),
+    )
+    .await;
+    until("the second poll done", Duration::from_secs(20), || async {
+        let (_, v) = p
+            .request(reqwest::Method::GET, &format!("/instances/{id}"))
+            .await;
+        let done = v["polling"]["lastSuccess"].is_string()
+            && v["polling"]["lastSuccess"] != before["polling"]["lastSuccess"];
+        if done {
+            Ok(())
+        } else {
+            Err(v["polling"].to_string())
+        }
+    })
+    .await;
+    assert_eq!(p.events().len(), 1);
+    let _ = b.kill();
+    let _ = b.wait();
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_replicas_never_poll_one_instance_twice_for_a_slot() {
+    let p = create_test_polling().await;
+    let mut second = p.stack.spawn_process("herald-poller", &[]);
+    let started = std::time::Instant::now();
+    for _ in 0..10 {
+        p.create_test_instance("0.02").await; // 1.2 s
+    }
+    until(
+        "every instance polled 4 times",
+        Duration::from_secs(30),
+        || async {
+            let calls = p.ds.docs.calls_per_token();
+            if calls.len() == 10 && calls[0] >= 4 {
+                Ok(())
+            } else {
+                Err(format!("{calls:?}"))
+            }
+        },
+    )
+    .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let slots = (elapsed / 1.2).ceil() as usize + 1;
+    let calls = p.ds.docs.calls_per_token();
+    // Twice the polls of one slot would show up as about twice the slots.
+    assert!(
+        calls.iter().all(|c| *c <= slots),
+        "calls {calls:?} for at most {slots} slots each"
+    );
+    let _ = second.kill();
+    let _ = second.wait();
+    p.stack.shutdown().await;
+}
