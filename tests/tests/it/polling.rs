@@ -402,6 +402,8 @@ async fn salesforce_and_quickbooks_changes_created_updated_deleted_arrive_once()
         got.contains(&("Contact".into(), contacts[1].clone(), "DELETED".into())),
         "{got:?}"
     );
+    // The update is seen before the deletion is made (else one poll would see only the latter).
+    c.wait_events(qb, 2).await;
     c.qb.records.delete("Customer", &customer);
     let got = c.wait_events(qb, 3).await;
     assert_eq!(
