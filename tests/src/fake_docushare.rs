@@ -24,6 +24,8 @@ struct Inner {
     calls: usize,
     /// Calls per bearer token (one token per instance).
     by_token: HashMap<String, usize>,
+    /// When each token was first seen (epoch ms).
+    first_call: HashMap<String, i64>,
     delay: std::time::Duration,
     next: u64,
 }
@@ -73,6 +75,11 @@ impl Documents {
         lock(self).delay = d;
     }
 
+    /// When each `Bearer <token>` was first used (epoch ms).
+    pub fn first_calls(&self) -> HashMap<String, i64> {
+        lock(self).first_call.clone()
+    }
+
     /// Calls per instance (per access token), sorted.
     pub fn calls_per_token(&self) -> Vec<usize> {
         let mut v: Vec<usize> = lock(self).by_token.values().copied().collect();
@@ -101,7 +108,8 @@ pub async fn events(
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        *g.by_token.entry(token).or_insert(0) += 1;
+        *g.by_token.entry(token.clone()).or_insert(0) += 1;
+        g.first_call.entry(token).or_insert_with(|| Utc::now().timestamp_millis());
         g.delay
     };
     if !delay.is_zero() {

@@ -108,6 +108,15 @@ impl FakeOAuth {
     pub fn refresh_grants(&self) -> usize {
         lock(&self.state).refresh_grants
     }
+    /// A valid access token issued out of band (benchmarks seed instances with these).
+    pub fn mint_access_token(&self) -> String {
+        let access = format!("at-{}", herald_core::crypto::random_secret());
+        lock(&self.state)
+            .access
+            .insert(access.clone(), Instant::now() + self.profile.access_ttl);
+        access
+    }
+
     /// Every access and refresh token issued so far.
     pub fn issued_tokens(&self) -> Vec<String> {
         let g = lock(&self.state);
