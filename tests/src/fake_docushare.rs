@@ -1,6 +1,6 @@
 //! DocuShare Flex's polled `events` resource [assumed, as `PROVIDERS.md` says little is public]:
 //! `GET /api/v1/events?modifiedSince=<yyyy-MM-dd'T'HH:mm:ss'Z'>&pageSize=&nextPage=` answers
-//! `{"items":[{"handle","title","created","modified"}],"nextPage"}` for documents modified at or
+//! `{"items":[{"handle","id","title","created","modified"}],"nextPage"}` for documents modified at or
 //! after the given second, oldest first, in pages. Dates have whole seconds, as many APIs do.
 //! It can misbehave: injected statuses (429 carries `Retry-After: 1`), and it counts calls.
 
@@ -66,6 +66,11 @@ impl Documents {
         }
     }
 
+    /// Removes a document (it is no longer listed, as the real API shows no deletions).
+    pub fn delete(&self, handle: &str) {
+        lock(self).docs.remove(handle);
+    }
+
     pub fn fail(&self, statuses: &[u16]) {
         lock(self).faults.extend(statuses);
     }
@@ -109,7 +114,9 @@ pub async fn events(
             .unwrap_or_default()
             .to_string();
         *g.by_token.entry(token.clone()).or_insert(0) += 1;
-        g.first_call.entry(token).or_insert_with(|| Utc::now().timestamp_millis());
+        g.first_call
+            .entry(token)
+            .or_insert_with(|| Utc::now().timestamp_millis());
         g.delay
     };
     if !delay.is_zero() {
@@ -155,7 +162,7 @@ pub async fn events(
         .iter()
         .skip(start)
         .take(page_size)
-        .map(|(h, d)| json!({"handle": h, "title": d.0, "created": d.1.format(FMT).to_string(), "modified": d.2.format(FMT).to_string()}))
+        .map(|(h, d)| json!({"handle": h, "id": h, "title": d.0, "created": d.1.format(FMT).to_string(), "modified": d.2.format(FMT).to_string()}))
         .collect();
     let next = (start + page_size < matching.len()).then(|| (start + page_size).to_string());
     Json(json!({"items": page, "nextPage": next})).into_response()

@@ -7,7 +7,7 @@ use herald_core::model::InstanceRecord;
 use herald_core::outbox::{self, Found, OutboxError};
 use herald_core::store::{sync, StoreError};
 use herald_core::time::now_ms;
-use herald_elements::polling::classify::{classify, seen_key};
+use herald_elements::polling::classify::{classify, seen_key, vanished};
 use herald_elements::polling::plan::{self, PollInput};
 use herald_elements::ElementError;
 use secrecy::ExposeSecret;
@@ -77,9 +77,25 @@ pub async fn poll_once(s: &Shared, inst: &InstanceRecord) -> Result<usize, PollE
         account: inst.provider.account_id.as_deref(),
         token: token.expose_secret(),
     };
-    let polled = plan::poll(&s.http, &input, cursor_ms, started).await?;
-    let lookup: Vec<String> = polled.records.iter().map(|(r, _)| seen_key(r)).collect();
-    let seen = sync::seen(&mut conn, keys, inst.id, &lookup).await?;
+    let mut polled = plan::poll(&s.http, &input, cursor_ms, started).await?;
+    let seen = if polled.snapshots.is_empty() {
+        let lookup: Vec<String> = polled.records.iter().map(|(r, _)| seen_key(r)).collect();
+        sync::seen(&mut conn, keys, inst.id, &lookup).await?
+    } else {
+        // Snapshot diff: what was seen and is not listed any more was deleted.
+        let all = sync::seen_all(&mut conn, keys, inst.id).await?;
+        let rules = herald_elements::polling::classify::Rules {
+            since_ms: cursor_ms,
+            filter_by_updated_date: false,
+            created_tolerance_ms: 0,
+        };
+        for (resource, present) in &polled.snapshots {
+            for gone in vanished(resource, present, &all, started) {
+                polled.records.push((gone, rules));
+            }
+        }
+        all
+    };
     let (events, seen_set) = classify(&inst.element_key, &polled.records, &seen, started);
     let produced = events.len();
     s.metrics

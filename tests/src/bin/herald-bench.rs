@@ -91,7 +91,10 @@ async fn polling() -> anyhow::Result<()> {
     let now = herald_core::time::now_ms();
     let first_due = now + 5_000;
     let mut due_of_token = HashMap::new();
-    println!("bench: seeding {n} polling instances due within {} s", window_ms / 1000);
+    println!(
+        "bench: seeding {n} polling instances due within {} s",
+        window_ms / 1000
+    );
     for i in 0..n {
         let id = (i + 1) as u64;
         let token = ds.oauth.mint_access_token();
@@ -100,7 +103,10 @@ async fn polling() -> anyhow::Result<()> {
             ("event.vendor.type", json!("polling")),
             ("event.poller.refresh_interval", json!("15")),
             ("event.notification.enabled", json!(true)),
-            ("event.notification.callback.url", json!("http://127.0.0.1:9/unused")),
+            (
+                "event.notification.callback.url",
+                json!("http://127.0.0.1:9/unused"),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -138,7 +144,10 @@ async fn polling() -> anyhow::Result<()> {
         .env("HERALD_REDIS_URL", redis.url())
         .env("HERALD_OPS_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("HERALD_ELEMENT_DOCUSHAREFLEX_API_URL", ds.url())
-        .env("HERALD_POLLER_CONCURRENCY", env_num("BENCH_POLL_CONCURRENCY", 64).to_string())
+        .env(
+            "HERALD_POLLER_CONCURRENCY",
+            env_num("BENCH_POLL_CONCURRENCY", 64).to_string(),
+        )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -153,7 +162,11 @@ async fn polling() -> anyhow::Result<()> {
     };
     let mut lags: Vec<Duration> = seen
         .iter()
-        .filter_map(|(t, at)| due_of_token.get(t).map(|due| Duration::from_millis((at - due).max(0) as u64)))
+        .filter_map(|(t, at)| {
+            due_of_token
+                .get(t)
+                .map(|due| Duration::from_millis((at - due).max(0) as u64))
+        })
         .collect();
     lags.sort();
     let last = seen.values().max().copied().unwrap_or(first_due);
@@ -172,10 +185,18 @@ async fn polling() -> anyhow::Result<()> {
         percentile(&lags, 0.99),
         lags.last().copied().unwrap_or_default()
     );
-    println!("bench: herald-poller peak RSS {} MiB", peak_rss_kib(poller.id()) / 1024);
-    let _ = Command::new("kill").args(["-TERM", &poller.id().to_string()]).status();
+    println!(
+        "bench: herald-poller peak RSS {} MiB",
+        peak_rss_kib(poller.id()) / 1024
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &poller.id().to_string()])
+        .status();
     let _ = poller.wait();
-    anyhow::ensure!(seen.len() >= n, "not every instance was polled before the deadline");
+    anyhow::ensure!(
+        seen.len() >= n,
+        "not every instance was polled before the deadline"
+    );
     Ok(())
 }
 

@@ -163,52 +163,58 @@ async fn instance_creation_errors_are_clear_and_leave_nothing() {
     w.stack.shutdown().await;
 }
 
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
+        .expect("fixture")
+}
+
 #[tokio::test]
-async fn the_guides_top_level_instance_json_is_accepted_verbatim() {
+async fn the_seed_instance_bodies_of_the_guide_and_dropbox_docs_are_accepted() {
     let w = create_test_world().await;
-    let code = create_test_code(&w).await;
-    // The guide's instance.json, including its early closing brace, with values filled in.
-    let body = format!(
-        r#"{{
-  "element": {{
-    "key": "dropbox"
-  }},
-  "providerData": {{
-    "code": "{code}"
-  }},
-  "oauth.callback.url": "{APP_CALLBACK}",
-    "oauth.api.key": "{CLIENT_ID}",
-    "oauth.api.secret": "{CLIENT_SECRET}",
-    "event.notification.enabled": "true",
-    "event.notification.callback.url": "{}",
-    "document.tagging": false
-  }},
-  "tags": [
-    "guide"
-  ],
-  "name": "Guide instance"
-}}"#,
-        w.receiver.url
-    );
-    let resp = w
-        .stack
-        .http
-        .post(w.stack.api("/instances"))
-        .header("Authorization", w.stack.platform_auth())
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(resp.status(), 200);
-    let v: Value = resp.json().await.expect("json");
-    assert_eq!(v["name"], "Guide instance");
-    assert_eq!(v["tags"], serde_json::json!(["guide"]));
-    assert_eq!(v["eventsEnabled"], true);
-    assert_eq!(
-        v["configuration"]["event.notification.callback.url"],
-        w.receiver.url.as_str()
-    );
+    // The guide's instance.json (early closing brace included) and the Dropbox doc's body, with
+    // only their <PLACEHOLDERS> filled in, as a user would.
+    for (file, name) in [
+        ("guide-instance.json", "<INSERT_INSTANCE_NAME>"),
+        ("dropbox-instance.json", "<INSTANCE_NAME>"),
+    ] {
+        let code = create_test_code(&w).await;
+        let body = fixture(file)
+            .replace("Code on Return the URL", &code)
+            .replace("<AUTHORIZATION_GRANT_CODE>", &code)
+            .replace("<SAMPLE_CALLLBACK_URL>", APP_CALLBACK)
+            .replace("<SAMPLE_API_KEY>", CLIENT_ID)
+            .replace("<CLIENT_ID>", CLIENT_ID)
+            .replace("<SAMPLE_API_SECRET>", CLIENT_SECRET)
+            .replace("<CLIENT_SECRET>", CLIENT_SECRET)
+            .replace(
+                "https://console.cloud-elements.com/elements/api-v2/events/dropbox",
+                &w.receiver.url,
+            )
+            .replace("<INSERT_YOUR_APPS_CALLBACK_URL>", &w.receiver.url)
+            .replace("<INSERT_KEY>", SIGNATURE_KEY)
+            .replace("<INSERT_TAGS>", "guide")
+            .replace("<ADD_YOUR_TAGS>", "guide")
+            .replace(name, "Seed instance");
+        let resp = w
+            .stack
+            .http
+            .post(w.stack.api("/instances"))
+            .header("Authorization", w.stack.platform_auth())
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 200, "{file}");
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["name"], "Seed instance", "{file}");
+        assert_eq!(v["tags"], serde_json::json!(["guide"]), "{file}");
+        assert_eq!(v["eventsEnabled"], true, "{file}");
+        assert_eq!(
+            v["configuration"]["event.notification.callback.url"],
+            w.receiver.url.as_str()
+        );
+    }
     w.stack.shutdown().await;
 }
 

@@ -532,3 +532,71 @@ async fn two_replicas_never_poll_one_instance_twice_for_a_slot() {
     let _ = second.wait();
     p.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_interval_change_and_the_legacy_urls_form_take_effect_without_a_restart() {
+    let p = create_test_polling().await;
+    let id = p.create_test_instance("60").await;
+    let calls = p.ds.docs.calls();
+    // From hourly to every 0.6 s, in the legacy one-line form with whole-second dates.
+    let legacy = "events|/api/v1/events?modifiedSince=${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}|x|modified|yyyy-MM-dd'T'HH:mm:ss'Z'|GMT|created|yyyy-MM-dd'T'HH:mm:ss'Z'|GMT";
+    let r = p
+        .stack
+        .http
+        .patch(p.stack.api(&format!("/instances/{id}")))
+        .header("Authorization", p.stack.platform_auth())
+        .json(&json!({"configuration": {"event.poller.refresh_interval": "0.01", "event.poller.urls": legacy}}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 200);
+    until(
+        "polls at the new interval",
+        Duration::from_secs(20),
+        || async {
+            let c = p.ds.docs.calls();
+            if c >= calls + 3 {
+                Ok(())
+            } else {
+                Err(format!("{} polls", c - calls))
+            }
+        },
+    )
+    .await;
+    let doc = p.ds.docs.create("Legacy");
+    let got = p.wait_events(1).await;
+    assert_eq!(got, vec![(doc, "CREATED".to_string())]);
+    p.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn snapshot_diff_reports_deletions_when_asked_and_only_then() {
+    let p = create_test_polling().await;
+    let id = p.create_test_instance("0.01").await;
+    let mut config = herald_elements::polling::plan::docushare_default();
+    config["events"]["detectDeletions"] = json!(true);
+    let r = p
+        .stack
+        .http
+        .patch(p.stack.api(&format!("/instances/{id}")))
+        .header("Authorization", p.stack.platform_auth())
+        .json(&json!({"configuration": {"event.poller.configuration": config}}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 200);
+    let doc = p.ds.docs.create("Short-lived");
+    p.wait_events(1).await;
+    p.ds.docs.delete(&doc);
+    let got = p.wait_events(2).await;
+    assert_eq!(
+        got,
+        vec![
+            (doc.clone(), "CREATED".to_string()),
+            (doc, "DELETED".to_string())
+        ]
+    );
+    p.wait_polls(3).await;
+    assert_eq!(p.events().len(), 2, "a deletion is reported once");
+    p.stack.shutdown().await;
+}

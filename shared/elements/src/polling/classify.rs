@@ -22,6 +22,31 @@ pub struct Rules {
 /// How much older than the cursor a record may look and still be kept.
 const FILTER_SLACK_MS: i64 = 1_000;
 
+/// Objects of a snapshotted resource that were seen (and not deleted) but are gone now.
+pub fn vanished(
+    resource: &str,
+    present: &std::collections::HashSet<String>,
+    seen: &HashMap<String, String>,
+    now_ms: i64,
+) -> Vec<Record> {
+    let prefix = format!("{resource}|");
+    let mut gone: Vec<Record> = seen
+        .iter()
+        .filter(|(k, v)| *v != "deleted" && k.starts_with(&prefix))
+        .filter_map(|(k, _)| k.strip_prefix(&prefix))
+        .filter(|id| !present.contains(*id))
+        .map(|id| Record {
+            object_type: resource.to_string(),
+            object_id: id.to_string(),
+            updated_ms: Some(now_ms),
+            created_ms: None,
+            deleted: true,
+        })
+        .collect();
+    gone.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    gone
+}
+
 /// The seen-map key of a record.
 pub fn seen_key(r: &Record) -> String {
     format!("{}|{}", r.object_type, r.object_id)
@@ -55,8 +80,13 @@ pub fn classify(
                 }
             }
         }
-        let known = batch.get(&key).or_else(|| seen.get(&key));
-        if known == Some(&version) {
+        // A deleted object that reappears is new again.
+        let known = batch
+            .get(&key)
+            .or_else(|| seen.get(&key))
+            .filter(|v| *v != "deleted");
+        let last = batch.get(&key).or_else(|| seen.get(&key));
+        if last == Some(&version) {
             continue;
         }
         let event_type = if r.deleted {

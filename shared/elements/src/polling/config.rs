@@ -39,6 +39,11 @@ pub struct Resource {
     pub page_size: Option<FlexNumber>,
     #[serde(default)]
     pub poll_delay: Option<FlexNumber>,
+    /// Our extension (off by default; the original has none): list the whole resource each poll
+    /// (the URL filled with the epoch as its date) and report ids gone since the last poll as
+    /// DELETED.
+    #[serde(default)]
+    pub detect_deletions: Option<FlexBool>,
 }
 
 /// A boolean given as `true` or `"true"`.
@@ -55,6 +60,15 @@ pub enum FlexBool {
 pub enum FlexNumber {
     Number(f64),
     Text(String),
+}
+
+impl FlexBool {
+    pub fn value(&self) -> bool {
+        match self {
+            Self::Bool(b) => *b,
+            Self::Text(t) => t.trim().eq_ignore_ascii_case("true"),
+        }
+    }
 }
 
 impl FlexNumber {
@@ -219,6 +233,7 @@ pub fn parse_legacy_urls(text: &str) -> Result<BTreeMap<String, Resource>, Strin
                 created_check_tolerance: None,
                 page_size: None,
                 poll_delay: None,
+                detect_deletions: None,
             },
         );
     }

@@ -47,6 +47,8 @@ pub struct PollInput<'a> {
 pub struct Polled {
     pub records: Vec<(Record, Rules)>,
     pub cursor_ms: Option<i64>,
+    /// Resources listed whole (`detectDeletions`): every id that exists now.
+    pub snapshots: Vec<(String, std::collections::HashSet<String>)>,
 }
 
 fn resources(input: &PollInput<'_>) -> Result<BTreeMap<String, Resource>, ElementError> {
@@ -125,10 +127,21 @@ pub async fn poll(
     };
     let mut out = Vec::new();
     let mut cursor_override = None;
+    let mut snapshots = Vec::new();
     for (name, r) in &with_url {
         let rl = rules(Some(r), cursor_ms);
         for rec in fetch::fetch_resource(&cx, name, r, rl.since_ms).await? {
             out.push((rec, rl));
+        }
+        if r.detect_deletions
+            .as_ref()
+            .is_some_and(config::FlexBool::value)
+        {
+            let all = fetch::fetch_resource(&cx, name, r, 0).await?;
+            snapshots.push((
+                name.to_string(),
+                all.into_iter().map(|r| r.object_id).collect(),
+            ));
         }
     }
     match input.element {
@@ -168,5 +181,6 @@ pub async fn poll(
     Ok(Polled {
         records: out,
         cursor_ms: cursor_override,
+        snapshots,
     })
 }
