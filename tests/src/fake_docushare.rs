@@ -21,6 +21,8 @@ struct Inner {
     /// handle → (title, created, modified), whole seconds.
     docs: BTreeMap<String, (String, DateTime<Utc>, DateTime<Utc>)>,
     faults: VecDeque<u16>,
+    /// `Retry-After` seconds on injected 429s.
+    retry_after: u64,
     calls: usize,
     /// Calls per bearer token (one token per instance).
     by_token: HashMap<String, usize>,
@@ -69,6 +71,11 @@ impl Documents {
     /// Removes a document (it is no longer listed, as the real API shows no deletions).
     pub fn delete(&self, handle: &str) {
         lock(self).docs.remove(handle);
+    }
+
+    /// Injected 429s ask to wait this many seconds (default 1).
+    pub fn set_retry_after(&self, secs: u64) {
+        lock(self).retry_after = secs;
     }
 
     pub fn fail(&self, statuses: &[u16]) {
@@ -134,7 +141,8 @@ pub async fn events(
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = Json(json!({"error": "injected"}));
         return if status == 429 {
-            (code, [("Retry-After", "1")], body).into_response()
+            let ra = g.retry_after.max(1).to_string();
+            (code, [("Retry-After", ra)], body).into_response()
         } else {
             (code, body).into_response()
         };

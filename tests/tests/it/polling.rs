@@ -600,3 +600,39 @@ async fn snapshot_diff_reports_deletions_when_asked_and_only_then() {
     assert_eq!(p.events().len(), 2, "a deletion is reported once");
     p.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_429_longer_than_the_slot_allows_postpones_the_instance() {
+    let p = create_test_polling().await;
+    p.ds.docs.set_retry_after(120);
+    p.ds.docs.fail(&[429]);
+    // Every 1.2 s, but the provider asks for two minutes of quiet.
+    let id = p.create_test_instance("0.02").await;
+    let asked = chrono::Utc::now();
+    let inst = until("the 429 recorded", Duration::from_secs(20), || async {
+        let (_, v) = p
+            .request(reqwest::Method::GET, &format!("/instances/{id}"))
+            .await;
+        if v["polling"]["consecutiveFailures"].as_u64() == Some(1) {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+    let next = chrono::DateTime::parse_from_rfc3339(
+        inst["polling"]["nextPoll"].as_str().expect("nextPoll"),
+    )
+    .expect("date");
+    assert!(
+        next.with_timezone(&chrono::Utc) >= asked + chrono::Duration::seconds(119),
+        "{inst}"
+    );
+    assert!(
+        inst["polling"]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("rate limit")),
+        "{inst}"
+    );
+    p.stack.shutdown().await;
+}
