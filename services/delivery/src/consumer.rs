@@ -5,95 +5,48 @@
 //!
 //! Messages are handled concurrently (bounded), so a slow callback never holds up others.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{consumer::PullConsumer, AckKind, Message};
-use futures::StreamExt;
+use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind};
+use herald_core::consume;
 use herald_core::model::{EventStatus, NotificationMessage};
 use herald_core::store::events;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::deliver::deliver;
 use crate::Shared;
 
 pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
-    let Some(consumer) = setup(&s, &shutdown).await else {
+    let consumer = consume::until_ready("delivery consumer", &shutdown, || async {
+        let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
+        // Longer than one attempt (timeout) plus recording it.
+        let ack_wait = s.timeout + Duration::from_secs(15);
+        let config = s.brokers.topo.consumer_config(
+            consumers::DELIVERY,
+            ack_wait,
+            (s.concurrency * 4) as i64,
+        );
+        ensure_consumer(&stream, config).await
+    })
+    .await;
+    let Some(consumer) = consumer else {
         return Ok(());
     };
-    tracing::info!("delivery consuming");
-    let tracker = TaskTracker::new();
-    let limit = Arc::new(Semaphore::new(s.concurrency));
-    'outer: while !shutdown.is_cancelled() {
-        let mut messages = match consumer.messages().await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "delivery pull failed; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break 'outer,
-                m = messages.next() => m,
-            };
-            let msg = match next {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "delivery stream error");
-                    continue;
-                }
-                None => break,
-            };
-            let Ok(permit) = limit.clone().acquire_owned().await else {
-                break 'outer;
-            };
+    let concurrency = s.concurrency;
+    consume::run(
+        "delivery",
+        consumer,
+        concurrency,
+        shutdown,
+        grace,
+        move |msg| {
             let s = s.clone();
-            tracker.spawn(async move {
-                let _permit = permit;
-                handle(&s, msg).await;
-            });
-        }
-    }
-    tracker.close();
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!(
-            "deliveries still running at the end of the grace period; they will be redelivered"
-        );
-    }
+            async move { handle(&s, msg).await }
+        },
+    )
+    .await;
     Ok(())
-}
-
-async fn setup(s: &Shared, shutdown: &CancellationToken) -> Option<PullConsumer> {
-    loop {
-        let attempt = async {
-            let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
-            // Longer than one attempt (timeout) plus recording it.
-            let ack_wait = s.timeout + Duration::from_secs(15);
-            let config = s.brokers.topo.consumer_config(
-                consumers::DELIVERY,
-                ack_wait,
-                (s.concurrency * 4) as i64,
-            );
-            ensure_consumer(&stream, config).await
-        };
-        match attempt.await {
-            Ok(c) => return Some(c),
-            Err(e) => {
-                tracing::warn!(error = %e, "delivery consumer not ready; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return None,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
 }
 
 async fn handle(s: &Shared, msg: Message) {

@@ -3,20 +3,17 @@
 //! The message is acked only when every instance is done; a transient failure naks it with a
 //! delay so JetStream redelivers it (a repeat is harmless: the cursor makes it idempotent).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{consumer::PullConsumer, AckKind, Message};
-use futures::StreamExt;
+use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{
     consumers, ensure_consumer, ensure_stream, StreamKind, HDR_ELEMENT, HDR_INSTANCE,
     HDR_TRACEPARENT,
 };
+use herald_core::consume;
 use herald_core::store::instances;
 use herald_elements::webhooks;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::feed_sync::{sync_instance, SyncError};
 use crate::Shared;
@@ -27,78 +24,32 @@ const CONCURRENCY: usize = 32;
 const ACK_WAIT: Duration = Duration::from_secs(120);
 
 pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
-    let Some(consumer) = setup(&s, &shutdown).await else {
+    let consumer = consume::until_ready("normalizer consumer", &shutdown, || async {
+        ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
+        let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Webhooks).await?;
+        let config = s
+            .brokers
+            .topo
+            .consumer_config(consumers::NORMALIZER, ACK_WAIT, 1_000);
+        ensure_consumer(&stream, config).await
+    })
+    .await;
+    let Some(consumer) = consumer else {
         return Ok(());
     };
-    tracing::info!("normalizer consuming");
-    let tracker = TaskTracker::new();
-    let limit = Arc::new(Semaphore::new(CONCURRENCY));
-    'outer: while !shutdown.is_cancelled() {
-        let mut messages = match consumer.messages().await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "normalizer pull failed; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break 'outer,
-                m = messages.next() => m,
-            };
-            let msg = match next {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "normalizer stream error");
-                    continue;
-                }
-                None => break,
-            };
-            let Ok(permit) = limit.clone().acquire_owned().await else {
-                break 'outer;
-            };
+    consume::run(
+        "normalizer",
+        consumer,
+        CONCURRENCY,
+        shutdown,
+        grace,
+        move |msg| {
             let s = s.clone();
-            tracker.spawn(async move {
-                let _permit = permit;
-                handle(&s, msg).await;
-            });
-        }
-    }
-    tracker.close();
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!(
-            "normalizer work still running at the end of the grace period; it will be redelivered"
-        );
-    }
+            async move { handle(&s, msg).await }
+        },
+    )
+    .await;
     Ok(())
-}
-
-async fn setup(s: &Shared, shutdown: &CancellationToken) -> Option<PullConsumer> {
-    loop {
-        let attempt = async {
-            ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
-            let stream =
-                ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Webhooks).await?;
-            let config = s
-                .brokers
-                .topo
-                .consumer_config(consumers::NORMALIZER, ACK_WAIT, 1_000);
-            ensure_consumer(&stream, config).await
-        };
-        match attempt.await {
-            Ok(c) => return Some(c),
-            Err(e) => {
-                tracing::warn!(error = %e, "normalizer consumer not ready; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return None,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
 }
 
 fn header<'a>(msg: &'a Message, name: &str) -> Option<&'a str> {

@@ -11,97 +11,50 @@
 //! within the slot's budget, then give up until the next slot (the cursor does not move). Every
 //! outcome is recorded on the instance (last poll, last error, consecutive failures).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{consumer::PullConsumer, AckKind, Message};
-use futures::StreamExt;
+use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind};
+use herald_core::consume;
 use herald_core::model::{InstanceRecord, PollJob};
 use herald_core::store::polls::{self, Outcome};
 use herald_core::store::{instances, sync};
 use herald_core::time::{now_ms, now_rfc3339};
 use herald_elements::ElementError;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::poll::{poll_once, PollError};
 use crate::Shared;
 
 pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
-    let Some(consumer) = setup(&s, &shutdown).await else {
+    let consumer = consume::until_ready("poll consumer", &shutdown, || async {
+        ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
+        let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Polls).await?;
+        let config = s.brokers.topo.consumer_config(
+            consumers::POLLER,
+            s.ack_wait,
+            (s.concurrency * 4) as i64,
+        );
+        ensure_consumer(&stream, config).await
+    })
+    .await;
+    let Some(consumer) = consumer else {
         return Ok(());
     };
-    tracing::info!("poll workers consuming");
-    let tracker = TaskTracker::new();
-    let limit = Arc::new(Semaphore::new(s.concurrency));
-    'outer: while !shutdown.is_cancelled() {
-        let mut messages = match consumer.messages().await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "poll job pull failed; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break 'outer,
-                m = messages.next() => m,
-            };
-            let msg = match next {
-                Some(Ok(m)) => m,
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "poll job stream error");
-                    continue;
-                }
-                None => break,
-            };
-            let Ok(permit) = limit.clone().acquire_owned().await else {
-                break 'outer;
-            };
+    let concurrency = s.concurrency;
+    consume::run(
+        "poll workers",
+        consumer,
+        concurrency,
+        shutdown,
+        grace,
+        move |msg| {
             let s = s.clone();
-            tracker.spawn(async move {
-                let _permit = permit;
-                handle(&s, msg).await;
-            });
-        }
-    }
-    tracker.close();
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        tracing::warn!(
-            "polls still running at the end of the grace period; their jobs will be redelivered"
-        );
-    }
+            async move { handle(&s, msg).await }
+        },
+    )
+    .await;
     Ok(())
-}
-
-async fn setup(s: &Shared, shutdown: &CancellationToken) -> Option<PullConsumer> {
-    loop {
-        let attempt = async {
-            ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Events).await?;
-            let stream = ensure_stream(&s.brokers.js, &s.brokers.topo, StreamKind::Polls).await?;
-            let config = s.brokers.topo.consumer_config(
-                consumers::POLLER,
-                s.ack_wait,
-                (s.concurrency * 4) as i64,
-            );
-            ensure_consumer(&stream, config).await
-        };
-        match attempt.await {
-            Ok(c) => return Some(c),
-            Err(e) => {
-                tracing::warn!(error = %e, "poll consumer not ready; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return None,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
 }
 
 enum Done {

@@ -4,6 +4,7 @@
 //! - [`telemetry`]: JSON logs on stdout with a `service` field.
 //! - [`shutdown`]: the one `CancellationToken` a process runs under, tripped by SIGTERM/SIGINT.
 //! - [`brokers`]: NATS and Redis handles that connect in the background and never end the process.
+//! - [`consume`]: the one JetStream consume loop (bounded concurrency, graceful drain).
 //! - [`bus`]: every NATS subject, stream and consumer name, and the stream definitions.
 //! - [`keys`]: every Redis key.
 //! - [`model`]: the versioned messages that travel on the bus and the records kept in Redis.
@@ -24,6 +25,7 @@
 pub mod brokers;
 pub mod bus;
 pub mod config;
+pub mod consume;
 pub mod crypto;
 pub mod http;
 pub mod ids;
