@@ -57,7 +57,16 @@ impl SyncError {
     }
 }
 
-/// How long one sync may hold an instance's lease.
+/// The provider delivery a sync answers.
+pub struct Delivery<'a> {
+    /// The raw body, kept as the events' `providerData`.
+    pub body: &'a str,
+    /// When ingest accepted it (the events' `eventDate`).
+    pub received_at_ms: i64,
+    pub trace_parent: Option<&'a str>,
+}
+
+/// How long one sync may hold an instance's lease (renewed by a heartbeat while it works).
 const LEASE_MS: u64 = 60_000;
 /// How long to wait for another worker's sync of the same instance.
 const LEASE_WAIT: Duration = Duration::from_secs(30);
@@ -71,27 +80,25 @@ const EXPIRY_MARGIN_MS: i64 = 60_000;
 pub async fn sync_instance(
     s: &Shared,
     inst: &InstanceRecord,
-    provider_data: &str,
-    trace_parent: Option<&str>,
+    delivery: &Delivery<'_>,
 ) -> Result<usize, SyncError> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let ticket = sync::take_ticket(&mut conn, keys, inst.id).await?;
     let lock = keys.lock(inst.id, "feed");
-    let holder = herald_core::crypto::random_secret();
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
-    loop {
+    let lease = loop {
         if sync::tickets(&mut conn, keys, inst.id).await?.1 >= ticket {
             return Ok(0);
         }
-        if sync::try_lock(&mut conn, &lock, &holder, LEASE_MS).await? {
-            break;
+        if let Some(lease) = sync::Lease::try_acquire(&s.brokers.redis, &lock, LEASE_MS).await? {
+            break lease;
         }
         if tokio::time::Instant::now() > deadline {
             return Err(SyncError::Busy(inst.id));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    };
     let mut produced = 0;
     let mut result = Ok(());
     // Keep going while deliveries keep arriving, a bounded number of rounds.
@@ -103,7 +110,7 @@ pub async fn sync_instance(
                 break;
             }
         };
-        match sync_locked(s, inst, provider_data, trace_parent).await {
+        match sync_locked(s, inst, delivery, lease.fence()).await {
             Ok(n) => produced += n,
             Err(e) => {
                 result = Err(e);
@@ -119,22 +126,19 @@ pub async fn sync_instance(
             _ => break,
         }
     }
-    if let Err(e) = sync::unlock(&mut conn, &lock, &holder).await {
-        tracing::warn!(instance_id = inst.id, error = %e, "could not release feed lease; it expires");
-    }
+    lease.release().await;
     result.map(|()| produced)
 }
 
 async fn sync_locked(
     s: &Shared,
     inst: &InstanceRecord,
-    provider_data: &str,
-    trace_parent: Option<&str>,
+    delivery: &Delivery<'_>,
+    fence: &sync::Fence,
 ) -> Result<usize, SyncError> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
-    let state = sync::load(&mut conn, keys, inst.id).await?;
-    let resumed = outbox::resume(&s.brokers, inst).await?;
+    let resumed = outbox::resume(&s.brokers, inst, fence).await?;
     // Re-read: the instance may have changed while we waited for the lease.
     let Some(inst) = instances::get(&mut conn, keys, inst.id).await? else {
         return Ok(0);
@@ -145,12 +149,7 @@ async fn sync_locked(
     // A disabled instance, or one with events off, still moves its cursor: what changes
     // meanwhile is dropped, not queued for later.
     let emit = inst.accepts_events();
-    let cursor = match resumed {
-        Some(c) => c,
-        None => state
-            .cursor
-            .ok_or_else(|| SyncError::Unusable(inst.id, "no change cursor".into()))?,
-    };
+    let cursor = resumed.ok_or_else(|| SyncError::Unusable(inst.id, "no change cursor".into()))?;
     let inst = if inst
         .provider
         .expires_at_ms
@@ -194,14 +193,16 @@ async fn sync_locked(
 
     let found = outbox::Found {
         events: classified.events,
+        from_cursor: cursor,
         to_cursor: next_cursor,
+        event_date_ms: delivery.received_at_ms,
         seen_set: classified.seen_set,
         seen_del: classified.seen_del,
-        provider_data: provider_data.to_string(),
-        trace_parent: trace_parent.map(str::to_string),
+        provider_data: delivery.body.to_string(),
+        trace_parent: delivery.trace_parent.map(str::to_string),
     };
     let batch = outbox::build(&s.brokers, &inst, found, WEBHOOK_BATCH).await?;
-    outbox::deliver(&s.brokers, &inst, &batch).await?;
+    outbox::deliver(&s.brokers, &inst, &batch, fence).await?;
     Ok(produced)
 }
 

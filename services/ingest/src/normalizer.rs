@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{
     consumers, ensure_consumer, ensure_stream, StreamKind, HDR_ELEMENT, HDR_INSTANCE,
-    HDR_TRACEPARENT,
+    HDR_RECEIVED_AT, HDR_TRACEPARENT,
 };
 use herald_core::consume;
 use herald_core::store::instances;
@@ -89,7 +89,13 @@ async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncErr
     ids.sort_unstable();
     ids.dedup();
     let provider_data = String::from_utf8_lossy(&msg.payload).to_string();
-    let trace = header(msg, HDR_TRACEPARENT);
+    let delivery = crate::feed_sync::Delivery {
+        body: &provider_data,
+        received_at_ms: header(msg, HDR_RECEIVED_AT)
+            .and_then(herald_core::time::parse_rfc3339_ms)
+            .unwrap_or_else(herald_core::time::now_ms),
+        trace_parent: header(msg, HDR_TRACEPARENT),
+    };
     for id in ids {
         let Some(inst) = instances::get(&mut conn, keys, id).await? else {
             continue;
@@ -97,7 +103,7 @@ async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncErr
         if inst.element_key != element || !inst.valid {
             continue;
         }
-        match sync_instance(s, &inst, &provider_data, trace).await {
+        match sync_instance(s, &inst, &delivery).await {
             Ok(_) => {}
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => tracing::error!(instance_id = id, error = %e, "instance cannot be synced"),

@@ -37,16 +37,17 @@ impl From<redis::RedisError> for PollError {
 }
 
 /// Polls once; returns the number of events produced.
-pub async fn poll_once(s: &Shared, inst: &InstanceRecord) -> Result<usize, PollError> {
+pub async fn poll_once(
+    s: &Shared,
+    inst: &InstanceRecord,
+    fence: &sync::Fence,
+) -> Result<usize, PollError> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
-    let resumed = outbox::resume(&s.brokers, inst).await?;
-    let state = sync::load(&mut conn, keys, inst.id).await?;
+    let resumed = outbox::resume(&s.brokers, inst, fence).await?;
     let started = now_ms();
-    let cursor_ms: i64 = resumed
-        .or(state.cursor)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(started);
+    let cursor_text = resumed.unwrap_or_else(|| started.to_string());
+    let cursor_ms: i64 = cursor_text.parse().unwrap_or(started);
     let token = s
         .secret_box
         .open(
@@ -103,7 +104,9 @@ pub async fn poll_once(s: &Shared, inst: &InstanceRecord) -> Result<usize, PollE
         .add(&[&inst.element_key], produced as f64);
     let found = Found {
         events,
+        from_cursor: cursor_text,
         to_cursor: polled.cursor_ms.unwrap_or(started).to_string(),
+        event_date_ms: started,
         seen_set,
         seen_del: Vec::new(),
         provider_data: json!({"polledAt": herald_core::time::ms_to_rfc3339(started),
@@ -112,6 +115,6 @@ pub async fn poll_once(s: &Shared, inst: &InstanceRecord) -> Result<usize, PollE
         trace_parent: None,
     };
     let batch = outbox::build(&s.brokers, inst, found, POLL_BATCH).await?;
-    outbox::deliver(&s.brokers, inst, &batch).await?;
+    outbox::deliver(&s.brokers, inst, &batch, fence).await?;
     Ok(produced)
 }

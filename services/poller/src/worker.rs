@@ -84,28 +84,24 @@ async fn handle(s: &Shared, msg: Message) {
 }
 
 async fn run_job(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
-    let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let lock = keys.lock(id, "poll");
-    let holder = herald_core::crypto::random_secret();
-    // Longer than a poll may take within its budget; a dead holder's lease runs out.
-    let lease_ms = (s.retry_budget + s.provider_timeout * 2).as_millis() as u64;
-    match sync::try_lock(&mut conn, &lock, &holder, lease_ms).await {
-        Ok(true) => {}
-        Ok(false) => return Done::Retry(Duration::from_secs(1)),
+    // Kept alive by a heartbeat while the poll runs; a dead worker's lease runs out.
+    let lease_ms = (s.provider_timeout * 2).as_millis() as u64;
+    let lease = match sync::Lease::try_acquire(&s.brokers.redis, &lock, lease_ms).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return Done::Retry(Duration::from_secs(1)),
         Err(e) => {
             tracing::warn!(instance_id = id, error = %e, "poll lease unavailable");
             return Done::Retry(Duration::from_secs(2));
         }
-    }
-    let done = locked(s, id, slot, manual).await;
-    if let Err(e) = sync::unlock(&mut conn, &lock, &holder).await {
-        tracing::warn!(instance_id = id, error = %e, "could not release poll lease; it expires");
-    }
+    };
+    let done = locked(s, id, slot, manual, lease.fence()).await;
+    lease.release().await;
     done
 }
 
-async fn locked(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
+async fn locked(s: &Shared, id: u64, slot: i64, manual: bool, fence: &sync::Fence) -> Done {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let loaded = async {
@@ -131,7 +127,7 @@ async fn locked(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
     if !inst.accepts_events() {
         return Done::Ack;
     }
-    let outcome = poll_with_retries(s, inst, slot).await;
+    let outcome = poll_with_retries(s, inst, slot, fence).await;
     let element = outcome.0;
     let (label, record) = match &outcome.1 {
         Ok(_) => (
@@ -154,13 +150,14 @@ async fn poll_with_retries(
     s: &Shared,
     mut inst: InstanceRecord,
     slot: i64,
+    fence: &sync::Fence,
 ) -> (String, Result<usize, String>) {
     let element = inst.element_key.clone();
     let deadline = tokio::time::Instant::now() + s.retry_budget;
     let mut backoff = Duration::from_millis(500);
     let mut refreshed = false;
     loop {
-        let err = match poll_once(s, &inst).await {
+        let err = match poll_once(s, &inst, fence).await {
             Ok(n) => return (element, Ok(n)),
             Err(e) => e,
         };
@@ -199,6 +196,8 @@ async fn poll_with_retries(
                 }
             }
             PollError::Provider(e) if e.is_transient() => Some(backoff),
+            // Another worker owns this instance now: leave it to them.
+            PollError::Outbox(herald_core::outbox::OutboxError::Fenced(_)) => None,
             PollError::Store(_) | PollError::Outbox(_) => Some(backoff),
             _ => None,
         };

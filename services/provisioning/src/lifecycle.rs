@@ -31,20 +31,13 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, ProvisionError>>,
 {
-    let mut redis = ctx.brokers.redis.clone();
     let lock = ctx.brokers.keys.lock(instance_id, "record");
-    let holder = herald_core::crypto::random_secret();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !sync::try_lock(&mut redis, &lock, &holder, LEASE_MS).await? {
-        if tokio::time::Instant::now() > deadline {
-            return Err(ProvisionError::Unavailable("instance is busy".into()));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Renewed by a heartbeat while held, so a slow provider call cannot outlive it.
+    let lease = sync::Lease::acquire(&ctx.brokers.redis, &lock, LEASE_MS, WAIT)
+        .await?
+        .ok_or_else(|| ProvisionError::Unavailable("instance is busy".into()))?;
     let result = f().await;
-    if let Err(e) = sync::unlock(&mut redis, &lock, &holder).await {
-        tracing::warn!(instance_id, error = %e, "could not release record lease; it expires");
-    }
+    lease.release().await;
     result
 }
 

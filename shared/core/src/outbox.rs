@@ -13,9 +13,8 @@ use serde_json::{json, Value};
 use crate::brokers::Brokers;
 use crate::ids::{next_id, IdKind};
 use crate::model::{EventRecord, EventStatus, InstanceRecord, NotificationMessage};
-use crate::store::sync::{self, PendingBatch, StagedNotification};
+use crate::store::sync::{self, Fence, PendingBatch, StagedNotification};
 use crate::store::{events, StoreError};
-use crate::time::now_ms;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -23,6 +22,9 @@ pub enum OutboxError {
     Store(#[from] StoreError),
     #[error("bus: {0}")]
     Bus(String),
+    /// The lease was lost or the cursor moved: another worker owns this instance now.
+    #[error("fenced off: {0:?}")]
+    Fenced(sync::Fenced),
 }
 
 impl From<redis::RedisError> for OutboxError {
@@ -34,7 +36,11 @@ impl From<redis::RedisError> for OutboxError {
 /// What a producer found: events in order, where its cursor goes, and its seen-map changes.
 pub struct Found {
     pub events: Vec<Value>,
+    /// The cursor the changes were read after.
+    pub from_cursor: String,
     pub to_cursor: String,
+    /// When Herald accepted what triggered this (the provider delivery, the poll's start).
+    pub event_date_ms: i64,
     pub seen_set: Vec<(String, String)>,
     pub seen_del: Vec<String>,
     pub provider_data: String,
@@ -70,44 +76,58 @@ pub async fn build(
         });
     }
     Ok(PendingBatch {
+        from_cursor: found.from_cursor,
         to_cursor: found.to_cursor,
         notifications,
         seen_set: found.seen_set,
         seen_del: found.seen_del,
-        event_date_ms: now_ms(),
+        event_date_ms: found.event_date_ms,
         provider_data: found.provider_data,
         trace_parent: found.trace_parent,
     })
 }
 
-/// Stages, publishes and commits a batch (see the module doc for the order and why).
+fn done(f: sync::Fenced) -> Result<(), OutboxError> {
+    match f {
+        sync::Fenced::Done => Ok(()),
+        other => Err(OutboxError::Fenced(other)),
+    }
+}
+
+/// Stages, publishes and commits a batch (see the module doc for the order and why), as the
+/// holder of `fence`.
 pub async fn deliver(
     brokers: &Brokers,
     inst: &InstanceRecord,
     batch: &PendingBatch,
+    fence: &Fence,
 ) -> Result<(), OutboxError> {
     let mut conn = brokers.redis.clone();
     if !batch.notifications.is_empty() {
-        sync::stage(&mut conn, &brokers.keys, inst.id, batch).await?;
+        done(sync::stage(&mut conn, &brokers.keys, inst.id, batch, fence).await?)?;
         publish(brokers, inst, batch).await?;
     }
-    sync::commit(&mut conn, &brokers.keys, inst.id, batch).await?;
-    Ok(())
+    done(sync::commit(&mut conn, &brokers.keys, inst.id, batch, fence).await?)
 }
 
-/// Finishes a batch a previous run staged; returns the cursor it moved to, if there was one.
+/// Finishes a batch a previous run staged. Returns the cursor to read from next.
 pub async fn resume(
     brokers: &Brokers,
     inst: &InstanceRecord,
+    fence: &Fence,
 ) -> Result<Option<String>, OutboxError> {
     let mut conn = brokers.redis.clone();
     let state = sync::load(&mut conn, &brokers.keys, inst.id).await?;
     let Some(pending) = state.pending else {
-        return Ok(None);
+        return Ok(state.cursor);
     };
     publish(brokers, inst, &pending).await?;
-    sync::commit(&mut conn, &brokers.keys, inst.id, &pending).await?;
-    Ok(Some(pending.to_cursor))
+    match sync::commit(&mut conn, &brokers.keys, inst.id, &pending, fence).await? {
+        sync::Fenced::Done => Ok(Some(pending.to_cursor)),
+        // The cursor was reset after staging (polling restarted): keep the reset cursor.
+        sync::Fenced::CursorMoved => Ok(state.cursor),
+        lost => Err(OutboxError::Fenced(lost)),
+    }
 }
 
 /// Writes the delivery records of a batch and publishes its notifications, in order.

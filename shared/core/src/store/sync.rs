@@ -10,7 +10,10 @@
 //! ```
 //!
 //! A sync stages its batch (ids already assigned) before publishing anything, publishes, then
-//! commits (cursor, seen changes, pending cleared) in one MULTI on the instance's tag. A worker
+//! commits (cursor, seen changes, pending cleared) in one Lua call on the instance's tag. Stage
+//! and commit are fenced: they happen only while the caller still holds the instance's lease
+//! (kept alive by a heartbeat, see [`Lease`]) and the cursor is the one the batch was read from,
+//! so a worker that lost its lease can never overwrite another's batch or cursor. A worker
 //! that finds a staged batch republishes it under the same ids before fetching further, so a
 //! crash at any point yields the same notifications again, never different ones.
 //!
@@ -30,6 +33,9 @@ use crate::keys::Keys;
 /// A batch built but not yet committed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingBatch {
+    /// The cursor the batch was read from (a reset cursor makes its cursor move void).
+    #[serde(default)]
+    pub from_cursor: String,
     pub to_cursor: String,
     /// Notifications (event id, notification id, callback body JSON) in order.
     pub notifications: Vec<StagedNotification>,
@@ -87,37 +93,109 @@ pub async fn init(
     Ok(())
 }
 
+/// Proof of holding an instance's lease; fenced writes are refused without it.
+#[derive(Debug, Clone)]
+pub struct Fence {
+    pub lock_key: String,
+    pub holder: String,
+}
+
+/// Why a fenced write did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fenced {
+    Done,
+    /// The lease is not ours any more (it expired and another worker took it).
+    LeaseLost,
+    /// The cursor is not the one the batch was read from (another worker moved or reset it).
+    CursorMoved,
+}
+
+fn fenced(code: i64) -> Fenced {
+    match code {
+        1 => Fenced::Done,
+        0 => Fenced::LeaseLost,
+        _ => Fenced::CursorMoved,
+    }
+}
+
+const STAGE: &str = r#"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local cur = redis.call('HGET', KEYS[1], 'cursor') or ''
+if cur ~= ARGV[3] then return -1 end
+redis.call('HSET', KEYS[1], 'pending', ARGV[2])
+return 1
+"#;
+
+const COMMIT: &str = r#"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local cur = redis.call('HGET', KEYS[1], 'cursor') or ''
+redis.call('HDEL', KEYS[1], 'pending')
+if cur ~= ARGV[2] then return -1 end
+redis.call('HSET', KEYS[1], 'cursor', ARGV[3])
+local n = tonumber(ARGV[4])
+local i = 5
+for _ = 1, n do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HDEL', KEYS[3], ARGV[i])
+  i = i + 1
+end
+return 1
+"#;
+
+/// Stages a batch read from `batch.from_cursor`, if we still hold the lease and the cursor is
+/// still that one.
 pub async fn stage(
     conn: &mut Conn,
     keys: &Keys,
     inst: u64,
     batch: &PendingBatch,
-) -> StoreResult<()> {
+    fence: &Fence,
+) -> StoreResult<Fenced> {
     let key = keys.sync_state(inst);
     let json = serde_json::to_string(batch).map_err(|e| corrupt(&key, e))?;
-    let _: () = conn.hset(key, "pending", json).await?;
-    Ok(())
+    let code: i64 = redis::Script::new(STAGE)
+        .key(&key)
+        .key(&fence.lock_key)
+        .arg(&fence.holder)
+        .arg(json)
+        .arg(&batch.from_cursor)
+        .invoke_async(conn)
+        .await?;
+    Ok(fenced(code))
 }
 
-/// Moves the cursor past a published batch and applies its seen changes.
+/// Moves the cursor past a published batch and applies its seen changes, if we hold the lease;
+/// clears the staged batch either way once it is published. If the cursor was reset since the
+/// batch was read, only the staged batch is cleared.
 pub async fn commit(
     conn: &mut Conn,
     keys: &Keys,
     inst: u64,
     batch: &PendingBatch,
-) -> StoreResult<()> {
-    let mut pipe = redis::pipe();
-    pipe.atomic()
-        .hset(keys.sync_state(inst), "cursor", &batch.to_cursor)
-        .hdel(keys.sync_state(inst), "pending");
-    for chunk in batch.seen_set.chunks(500) {
-        pipe.hset_multiple(keys.seen(inst), chunk);
+    fence: &Fence,
+) -> StoreResult<Fenced> {
+    let mut args: Vec<String> = vec![
+        fence.holder.clone(),
+        batch.from_cursor.clone(),
+        batch.to_cursor.clone(),
+        batch.seen_set.len().to_string(),
+    ];
+    for (k, v) in &batch.seen_set {
+        args.push(k.clone());
+        args.push(v.clone());
     }
-    if !batch.seen_del.is_empty() {
-        pipe.hdel(keys.seen(inst), &batch.seen_del);
-    }
-    let _: () = pipe.query_async(conn).await?;
-    Ok(())
+    args.extend(batch.seen_del.iter().cloned());
+    let code: i64 = redis::Script::new(COMMIT)
+        .key(keys.sync_state(inst))
+        .key(&fence.lock_key)
+        .key(keys.seen(inst))
+        .arg(args)
+        .invoke_async(conn)
+        .await?;
+    Ok(fenced(code))
 }
 
 /// Known versions of the given objects.
@@ -201,4 +279,92 @@ pub async fn tickets(conn: &mut Conn, keys: &Keys, inst: u64) -> StoreResult<(u6
 pub async fn complete(conn: &mut Conn, keys: &Keys, inst: u64, upto: u64) -> StoreResult<()> {
     let _: () = conn.hset(keys.sync_state(inst), "completed", upto).await?;
     Ok(())
+}
+
+const EXTEND: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"#;
+
+/// A lease kept alive by a heartbeat while its holder works; released on [`Lease::release`]
+/// (or left to expire if the holder dies).
+pub struct Lease {
+    fence: Fence,
+    conn: Conn,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl Lease {
+    /// Takes the lease if free.
+    pub async fn try_acquire(conn: &Conn, key: &str, ttl_ms: u64) -> StoreResult<Option<Lease>> {
+        let mut c = conn.clone();
+        let holder = crate::crypto::random_secret();
+        if !try_lock(&mut c, key, &holder, ttl_ms).await? {
+            return Ok(None);
+        }
+        let fence = Fence {
+            lock_key: key.to_string(),
+            holder,
+        };
+        let hb_fence = fence.clone();
+        let mut hb_conn = conn.clone();
+        let heartbeat = tokio::spawn(async move {
+            let every = std::time::Duration::from_millis((ttl_ms / 3).max(50));
+            loop {
+                tokio::time::sleep(every).await;
+                let kept: redis::RedisResult<i64> = redis::Script::new(EXTEND)
+                    .key(&hb_fence.lock_key)
+                    .arg(&hb_fence.holder)
+                    .arg(ttl_ms)
+                    .invoke_async(&mut hb_conn)
+                    .await;
+                if matches!(kept, Ok(0)) {
+                    tracing::warn!(lease = %hb_fence.lock_key, "lease lost");
+                    return;
+                }
+            }
+        });
+        Ok(Some(Lease {
+            fence,
+            conn: c,
+            heartbeat,
+        }))
+    }
+
+    /// Waits up to `wait` for the lease.
+    pub async fn acquire(
+        conn: &Conn,
+        key: &str,
+        ttl_ms: u64,
+        wait: std::time::Duration,
+    ) -> StoreResult<Option<Lease>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(l) = Self::try_acquire(conn, key, ttl_ms).await? {
+                return Ok(Some(l));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn fence(&self) -> &Fence {
+        &self.fence
+    }
+
+    /// Stops the heartbeat and frees the lease if it is still ours.
+    pub async fn release(mut self) {
+        self.heartbeat.abort();
+        if let Err(e) = unlock(&mut self.conn, &self.fence.lock_key, &self.fence.holder).await {
+            tracing::warn!(lease = %self.fence.lock_key, error = %e, "could not release lease; it expires");
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
 }
