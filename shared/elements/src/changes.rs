@@ -77,6 +77,8 @@ pub async fn fetch(
 /// Which seen-map entries classification needs; `None` means the whole map.
 pub fn seen_lookup(fetched: &Fetched) -> Option<Vec<String>> {
     match fetched {
+        // A deletion may be a folder's, which needs every key below it.
+        Fetched::Dropbox(entries) if entries.iter().any(|e| e.tag == "deleted") => None,
         Fetched::Dropbox(entries) => Some(dropbox::changes::lookup_keys(entries)),
         Fetched::DropboxRelisted(_) => None,
     }

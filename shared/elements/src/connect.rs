@@ -102,8 +102,9 @@ async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Result<Valu
     if !(200..300).contains(&status) {
         return Err(oauth::provider_error(status, &text));
     }
+    // The URL may hold a token (HubSpot's access-token lookup): never echo it.
     serde_json::from_str(&text).map_err(|_| ElementError::Provider {
         status: 502,
-        message: format!("unreadable answer from {url}"),
+        message: "unreadable answer while identifying the provider account".into(),
     })
 }

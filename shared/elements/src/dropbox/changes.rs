@@ -67,6 +67,19 @@ pub fn classify(entries: &[Entry], seen: &HashMap<String, String>, now: &str) ->
                     Some("folder") => "folder",
                     _ => "file",
                 };
+                if ty == "folder" {
+                    // Dropbox reports a deleted folder as one entry: what was inside is gone too.
+                    let prefix = format!("{key}/");
+                    let inside: Vec<String> = seen
+                        .keys()
+                        .chain(state.keys())
+                        .filter(|k| k.starts_with(&prefix))
+                        .cloned()
+                        .collect();
+                    for k in inside {
+                        state.insert(k, None);
+                    }
+                }
                 state.insert(key.clone(), None);
                 ("DELETED", ty)
             }
@@ -168,6 +181,32 @@ mod tests {
         assert_eq!(c.events[0]["metadata"]["path"], "/New");
         assert_eq!(c.events[0]["path"], "/new");
         assert_eq!(c.seen_del, vec!["/old.txt".to_string()]);
+
+        // Deleting a folder forgets what was inside it.
+        let seen2 = HashMap::from([
+            ("/dir".to_string(), "folder".to_string()),
+            ("/dir/a.txt".to_string(), "file:1".to_string()),
+            ("/dirx.txt".to_string(), "file:1".to_string()),
+        ]);
+        let c2 = classify(
+            &[
+                entry("deleted", "/dir", None),
+                entry("file", "/dir/a.txt", Some("9")),
+            ],
+            &seen2,
+            "now",
+        );
+        let types: Vec<&str> = c2
+            .events
+            .iter()
+            .map(|e| e["eventType"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            types,
+            ["DELETED", "CREATED"],
+            "a file in a re-made folder is new"
+        );
+        assert_eq!(c2.seen_del, vec!["/dir".to_string()]);
         assert!(c
             .seen_set
             .contains(&("/a.txt".to_string(), "file:2".to_string())));

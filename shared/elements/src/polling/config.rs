@@ -122,6 +122,12 @@ pub fn parse_with(value: &Value, url_required: bool) -> Result<BTreeMap<String, 
                 None => raw = serde_json::json!({"url": ""}),
             }
         }
+        if !missing_url {
+            if let Some(url) = raw.get("url").and_then(Value::as_str) {
+                super::fetch::fill_template(url, 0, None)
+                    .map_err(|e| format!("event.poller.configuration.{name}.url: {e}"))?;
+            }
+        }
         let r: Resource = serde_json::from_value(raw)
             .map_err(|e| format!("event.poller.configuration.{name}: {e}"))?;
         if let Some(d) = &r.dates_configuration {
@@ -199,6 +205,8 @@ pub fn parse_legacy_urls(text: &str) -> Result<BTreeMap<String, Resource>, Strin
         if url.trim().is_empty() {
             return Err(format!("event.poller.urls line {}: missing url", n + 1));
         }
+        super::fetch::fill_template(url.trim(), 0, None)
+            .map_err(|e| format!("event.poller.urls line {}: {e}", n + 1))?;
         let get = |i: usize| {
             parts
                 .get(i)
@@ -272,5 +280,11 @@ mod tests {
             .contains("unsupported letter"));
         assert!(parse_legacy_urls("contacts|/contacts|x|updated|yyyy-MM-dd|GMT").is_ok());
         assert!(parse_legacy_urls("contacts").is_err());
+        let bad_template = json!({"x": {"url": "/x?since=${when:yyyy}"}});
+        assert!(parse(&bad_template)
+            .expect_err("bad")
+            .contains("unknown placeholder"));
+        let unclosed = json!({"x": {"url": "/x?since=${date:yyyy"}});
+        assert!(parse(&unclosed).expect_err("bad").contains("unclosed"));
     }
 }

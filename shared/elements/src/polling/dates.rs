@@ -43,7 +43,11 @@ pub fn format(ms: i64, pattern: &str, tz: Option<&str>) -> Result<String, String
         .timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| format!("{ms} is out of range"))?;
-    Ok(dt.format(&fmt).to_string())
+    // A format chrono cannot render is an error here, never a panic.
+    let mut out = String::new();
+    std::fmt::Write::write_fmt(&mut out, format_args!("{}", dt.format(&fmt)))
+        .map_err(|_| format!("date pattern {pattern:?} cannot be written"))?;
+    Ok(out)
 }
 
 /// Reads a record's date value into epoch ms.

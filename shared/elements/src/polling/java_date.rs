@@ -57,8 +57,8 @@ pub fn to_chrono(pattern: &str) -> Result<String, String> {
             ('E', 1..=3) => "%a",
             ('E', _) => "%A",
             ('D', _) => "%j",
-            ('X', 1) => "%#z",
-            ('X', 2) => "%z",
+            // chrono's `%#z` only parses; `%z` formats and parses `+hhmm`.
+            ('X', 1) | ('X', 2) => "%z",
             ('X', _) => "%:z",
             ('Z', _) => "%z",
             ('z', _) => "%Z",
