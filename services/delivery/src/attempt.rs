@@ -32,6 +32,22 @@ pub async fn attempt(
     inst: &InstanceRecord,
     callback: &str,
 ) -> AttemptResult {
+    // An IP-literal or localhost URL skips DNS: check it here (names go through the resolver).
+    if !herald_core::callback_url::literal_allowed(callback, s.allow_private_callbacks) {
+        s.metrics.delivery_attempts.inc(&["blocked"]);
+        return AttemptResult {
+            attempt: Attempt {
+                date: now_rfc3339(),
+                status_code: None,
+                duration_ms: 0,
+                error: Some("blocked: the callback address is not public".into()),
+            },
+            success: false,
+            retry_after: None,
+            gone: false,
+            outcome: "blocked",
+        };
+    }
     let id = webhook_id(rec);
     let ts = chrono::Utc::now().timestamp();
     let mut req = s

@@ -4,6 +4,7 @@
 //! - [`pump`]: the retry schedule's pump; later attempts.
 //! - [`deliver`]: one notification by id: record + instance → attempt → settle.
 //! - [`attempt`]: the HTTP request, its headers and signatures.
+//! - [`resolver`]: DNS that returns only public addresses (no rebinding to internal hosts).
 //! - [`settle`]: recording an attempt and choosing what follows (schedule, jitter, Retry-After).
 //!
 //! Consumer and pump can be switched separately (`HERALD_DELIVERY_CONSUMER_ENABLED`,
@@ -13,6 +14,7 @@ pub mod attempt;
 pub mod consumer;
 pub mod deliver;
 pub mod pump;
+pub mod resolver;
 pub mod settle;
 
 use std::time::Duration;
@@ -78,6 +80,7 @@ pub struct Shared {
     pub schedule: Vec<Duration>,
     pub timeout: Duration,
     pub concurrency: usize,
+    pub allow_private_callbacks: bool,
 }
 
 pub struct App {
@@ -97,6 +100,9 @@ impl App {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("herald-delivery/0.1")
+            .dns_resolver(std::sync::Arc::new(resolver::PublicOnly {
+                allow_private: config.allow_private_callbacks,
+            }))
             .build()?;
         let shared = Shared {
             brokers: brokers.clone(),
@@ -106,6 +112,7 @@ impl App {
             schedule: config.schedule.clone(),
             timeout: config.timeout,
             concurrency: config.concurrency,
+            allow_private_callbacks: config.allow_private_callbacks,
         };
         let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
         Ok(Self {

@@ -24,6 +24,7 @@ pub async fn create(
     body: &Map<String, Value>,
 ) -> Result<Value, ProvisionError> {
     let req = request::parse(body, ctx.limits)?;
+    request::check_callback(&req.configuration, ctx.allow_private_callbacks).await?;
     let def = req.element;
     let urls = ctx
         .urls

@@ -42,6 +42,8 @@ pub struct Config {
     pub provider_timeout: Duration,
     /// `HERALD_POLL_MIN_INTERVAL_SECONDS`: the floor on `event.poller.refresh_interval`.
     pub limits: request::Limits,
+    /// `HERALD_ALLOW_PRIVATE_CALLBACKS`: accept callback URLs on private addresses (default false).
+    pub allow_private_callbacks: bool,
 }
 
 impl Config {
@@ -53,6 +55,7 @@ impl Config {
             limits: request::Limits {
                 min_interval_minutes: min_interval_minutes(env)?,
             },
+            allow_private_callbacks: env.bool("HERALD_ALLOW_PRIVATE_CALLBACKS", false)?,
         })
     }
 }
@@ -77,6 +80,7 @@ pub struct Ctx {
     pub http: reqwest::Client,
     pub metrics: Metrics,
     pub limits: request::Limits,
+    pub allow_private_callbacks: bool,
 }
 
 pub struct App {
@@ -102,6 +106,7 @@ impl App {
             http: herald_elements::http::provider_client(config.provider_timeout),
             metrics,
             limits: config.limits,
+            allow_private_callbacks: config.allow_private_callbacks,
         });
         Ok(Self {
             ctx,

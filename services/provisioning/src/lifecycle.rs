@@ -90,6 +90,7 @@ pub async fn update(
             merged.insert(k, v);
         }
         let events_enabled = validate_configuration(def, &mut merged, ctx.limits)?;
+        crate::request::check_callback(&merged, ctx.allow_private_callbacks).await?;
         let sb = &ctx.secret_box;
         for (k, plain) in &new_secrets {
             merged.insert(k.clone(), Value::String(sb.seal(plain)));

@@ -3,6 +3,7 @@
 //! - [`config`]: typed `HERALD_*` environment parsing, validated at start-up.
 //! - [`telemetry`]: JSON logs on stdout with a `service` field.
 //! - [`shutdown`]: the one `CancellationToken` a process runs under, tripped by SIGTERM/SIGINT.
+//! - [`callback_url`]: which callback addresses Herald may call (public only, by default).
 //! - [`brokers`]: NATS and Redis handles that connect in the background and never end the process.
 //! - [`consume`]: the one JetStream consume loop (bounded concurrency, graceful drain).
 //! - [`bus`]: every NATS subject, stream and consumer name, and the stream definitions.
@@ -24,6 +25,7 @@
 
 pub mod brokers;
 pub mod bus;
+pub mod callback_url;
 pub mod config;
 pub mod consume;
 pub mod crypto;

@@ -366,3 +366,67 @@ async fn the_gateway_serves_the_openapi_document_of_its_routes() {
     assert!(r.json::<Value>().await.expect("json")["requestId"].is_string());
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn callback_urls_on_private_addresses_are_refused_unless_allowed() {
+    let w =
+        create_test_world_with(&[("HERALD_ALLOW_PRIVATE_CALLBACKS", "false".to_string())]).await;
+    for bad in [
+        "http://127.0.0.1:9/cb",
+        "http://2130706433/cb",
+        "http://localhost./cb",
+        "http://[::1]/cb",
+        "http://169.254.169.254/x",
+    ] {
+        let code = create_test_code(&w).await;
+        let r = w
+            .stack
+            .http
+            .post(w.stack.api("/instances"))
+            .header("Authorization", w.stack.platform_auth())
+            .json(&dropbox_instance_body(&code, bad))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 400, "{bad}");
+        let v: Value = r.json().await.expect("json");
+        assert!(
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("event.notification.callback.url")),
+            "{v}"
+        );
+    }
+    // A public name is accepted (one that does not resolve here, too).
+    let code = create_test_code(&w).await;
+    let r = w
+        .stack
+        .http
+        .post(w.stack.api("/instances"))
+        .header("Authorization", w.stack.platform_auth())
+        .json(&dropbox_instance_body(
+            &code,
+            "https://hooks.does-not-resolve.invalid/herald",
+        ))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let inst: Value = r.json().await.expect("json");
+    let r = w
+        .stack
+        .http
+        .patch(w.stack.api(&format!("/instances/{}", inst["id"])))
+        .header("Authorization", w.stack.platform_auth())
+        .json(&serde_json::json!({"event.notification.callback.url": "http://0x7f000001/cb"}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 400, "PATCH is checked too");
+    let (_, now) = get_json(&w, &format!("/instances/{}", inst["id"])).await;
+    assert_eq!(
+        now["configuration"]["event.notification.callback.url"],
+        "https://hooks.does-not-resolve.invalid/herald"
+    );
+    w.stack.shutdown().await;
+}
