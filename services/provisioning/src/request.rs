@@ -322,6 +322,22 @@ fn validate_polling(
     Ok(())
 }
 
+/// Checks the callback URL against the address rules (see `herald_core::callback_url`).
+pub async fn check_callback(
+    configuration: &BTreeMap<String, Value>,
+    allow_private: bool,
+) -> Result<(), ProvisionError> {
+    let key = "event.notification.callback.url";
+    match configuration.get(key) {
+        Some(Value::String(url)) if !url.trim().is_empty() => {
+            herald_core::callback_url::check(url, allow_private)
+                .await
+                .map_err(|why| ProvisionError::Invalid(format!("{key} {why}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,21 +428,5 @@ mod tests {
             "event.vendor.type": "polling"}})))
         .expect_err("no polling");
         assert!(hub.to_string().contains("event.vendor.type"));
-    }
-}
-
-/// Checks the callback URL against the address rules (see `herald_core::callback_url`).
-pub async fn check_callback(
-    configuration: &BTreeMap<String, Value>,
-    allow_private: bool,
-) -> Result<(), ProvisionError> {
-    let key = "event.notification.callback.url";
-    match configuration.get(key) {
-        Some(Value::String(url)) if !url.trim().is_empty() => {
-            herald_core::callback_url::check(url, allow_private)
-                .await
-                .map_err(|why| ProvisionError::Invalid(format!("{key} {why}")))
-        }
-        _ => Ok(()),
     }
 }
