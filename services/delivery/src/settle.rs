@@ -54,7 +54,37 @@ pub async fn settle(s: &Shared, rec: &EventRecord, result: AttemptResult) -> Sto
             },
         }
     };
-    record(s, rec.id, &result.attempt, outcome).await
+    record(s, rec.id, &result.attempt, outcome).await?;
+    if result.gone {
+        events_off(s, rec).await;
+    }
+    Ok(())
+}
+
+/// A 410 means the receiver wants nothing more: turn events off for the instance (as a PATCH
+/// would; a PATCH turns them on again). Best effort: the item is FAILED whatever happens here.
+async fn events_off(s: &Shared, rec: &EventRecord) {
+    let req = herald_core::model::ProvisioningRequest::UpdateV1 {
+        instance_id: rec.instance_id,
+        user_id: rec.user_id,
+        body: serde_json::json!({"configuration": {"event.notification.enabled": false}}),
+    };
+    match herald_core::rpc::provisioning(
+        &s.brokers,
+        "update",
+        &req,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    {
+        Ok(_) => tracing::info!(
+            instance_id = rec.instance_id,
+            "callback answered 410: events turned off"
+        ),
+        Err(e) => {
+            tracing::warn!(instance_id = rec.instance_id, error = %e, "callback answered 410 but events could not be turned off")
+        }
+    }
 }
 
 /// Records an attempt (or a refusal to attempt) with its outcome.

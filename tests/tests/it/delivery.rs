@@ -133,3 +133,31 @@ async fn a_refused_connection_is_a_failed_attempt_without_status() {
         .is_some_and(|e| e.starts_with("connection error")));
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_410_fails_the_item_at_once_and_turns_events_off() {
+    let w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    w.receiver.script(&[410]);
+    w.dropbox.upload_external("/gone.txt");
+    let recs = wait_for_events(&w, id, "FAILED on 410", |a| {
+        a.len() == 1 && a[0]["status"] == "FAILED"
+    })
+    .await;
+    assert_eq!(recs[0]["attempts"], 1, "no retry after a 410");
+    assert!(recs[0]["failureReason"]
+        .as_str()
+        .is_some_and(|r| r.contains("410")));
+    let got = until("events turned off", Duration::from_secs(10), || async {
+        let (_, v) = get_json(&w, &format!("/instances/{id}")).await;
+        if v["eventsEnabled"] == false {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+    assert_eq!(got["configuration"]["event.notification.enabled"], false);
+    w.stack.shutdown().await;
+}
