@@ -31,6 +31,7 @@ pub async fn attempt(
     rec: &EventRecord,
     inst: &InstanceRecord,
     callback: &str,
+    replay: bool,
 ) -> AttemptResult {
     // An IP-literal or localhost URL skips DNS: check it here (names go through the resolver).
     if !herald_core::callback_url::literal_allowed(callback, s.allow_private_callbacks) {
@@ -68,6 +69,10 @@ pub async fn attempt(
                 "webhook-signature",
                 standard_webhooks_signature(key.as_bytes(), &id, ts, body),
             );
+    }
+    if replay {
+        // Same ids, so a receiver deduplicating by id is not fooled; this says it is a replay.
+        req = req.header("Elements-Replay", "true");
     }
     if let Some(tp) = &rec.trace_parent {
         req = req.header("traceparent", tp);

@@ -63,6 +63,9 @@ async fn handle(s: &Shared, msg: Message) {
                 Err(e) => Err(e),
             }
         }
+        Ok(NotificationMessage::ResendV1 {
+            event_id, replay, ..
+        }) => crate::deliver::resend(s, event_id, replay).await,
         Err(e) => {
             tracing::error!(error = %e, "unreadable notification message; dropping");
             let _ = msg.ack_with(AckKind::Term).await;

@@ -38,6 +38,33 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         };
         return record(s, event_id, &refusal, AttemptOutcome::Failed { reason }).await;
     };
-    let result = attempt(s, &rec, &inst, &callback).await;
+    let result = attempt(s, &rec, &inst, &callback, false).await;
     settle(s, &rec, result).await
+}
+
+/// One more attempt now, whatever the status (a user's retry, or a replay): the same body and
+/// ids with fresh signatures; a 2xx makes it NOTIFIED, a failure leaves status and schedule as
+/// they were.
+pub async fn resend(s: &Shared, event_id: u64, replay: bool) -> StoreResult<()> {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    let Some(rec) = events::get(&mut conn, keys, event_id).await? else {
+        return Ok(());
+    };
+    let Some(inst) = instances::get(&mut conn, keys, rec.instance_id).await? else {
+        return Ok(());
+    };
+    let Some(callback) = inst
+        .config_str("event.notification.callback.url")
+        .map(str::to_string)
+    else {
+        return Ok(());
+    };
+    let result = attempt(s, &rec, &inst, &callback, replay).await;
+    let outcome = if result.success {
+        AttemptOutcome::Notified
+    } else {
+        AttemptOutcome::Unchanged
+    };
+    record(s, event_id, &result.attempt, outcome).await
 }

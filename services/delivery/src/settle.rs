@@ -100,7 +100,10 @@ pub async fn record(
         retries::schedule(&mut conn, keys, event_id, *next_ms).await?;
     }
     events::record_attempt(&mut conn, keys, event_id, attempt, &outcome).await?;
-    if !matches!(outcome, AttemptOutcome::Retrying { .. }) {
+    if matches!(
+        outcome,
+        AttemptOutcome::Notified | AttemptOutcome::Failed { .. }
+    ) {
         retries::remove(&mut conn, keys, event_id).await?;
     }
     Ok(())

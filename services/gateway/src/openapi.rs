@@ -51,6 +51,9 @@ pub enum Schema {
     EventDetail,
     Folder,
     PollQueued,
+    Queued,
+    Replay,
+    Replayed,
 }
 
 impl Schema {
@@ -74,6 +77,9 @@ impl Schema {
             Self::EventDetail => "EventDetail",
             Self::Folder => "Folder",
             Self::PollQueued => "PollQueued",
+            Self::Queued => "Queued",
+            Self::Replay => "Replay",
+            Self::Replayed => "Replayed",
         }
     }
 
@@ -281,6 +287,10 @@ fn schemas() -> Value {
         "Event": {"type": "object", "required": ["id", "status", "instanceId", "attempts"], "properties": event_props},
         "EventList": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
         "EventDetail": {"type": "object", "required": ["id", "status", "instanceId", "attempts"], "properties": detail_props},
+        "Queued": {"type": "object", "required": ["eventId", "status"], "properties": {
+            "eventId": {"type": "integer"}, "status": string}},
+        "Replay": {"type": "object", "required": ["from"], "properties": {"from": string, "to": string}},
+        "Replayed": {"type": "object", "required": ["replayed"], "properties": {"replayed": {"type": "integer"}}},
         "PollQueued": {"type": "object", "required": ["instanceId", "status"], "properties": {
             "instanceId": {"type": "integer"}, "status": string}},
         "Folder": {"type": "object", "additionalProperties": true, "properties": {

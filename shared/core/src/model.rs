@@ -80,6 +80,14 @@ pub enum InstanceFact {
 pub enum NotificationMessage {
     #[serde(rename = "notification.1")]
     V1 { event_id: u64, instance_id: u64 },
+    /// Send a notification once more now (a user's retry, or a replay with `Elements-Replay`),
+    /// whatever its status; its ids and body stay the same.
+    #[serde(rename = "resend.1")]
+    ResendV1 {
+        event_id: u64,
+        instance_id: u64,
+        replay: bool,
+    },
 }
 
 /// A message on the POLLS work queue: poll this instance for this slot (or now, if manual).

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use herald_e2e::wait::until;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -159,5 +159,109 @@ async fn a_410_fails_the_item_at_once_and_turns_events_off() {
     })
     .await;
     assert_eq!(got["configuration"]["event.notification.enabled"], false);
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_item_can_be_retried_and_notifications_replayed_with_their_ids() {
+    let w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    w.receiver.script(&[500, 500, 500, 500]);
+    w.dropbox.upload_external("/retry.txt");
+    let recs = wait_for_events(&w, id, "FAILED", |a| {
+        a.len() == 1 && a[0]["status"] == "FAILED"
+    })
+    .await;
+    let event_id = recs[0]["id"].as_u64().expect("event id");
+    let auth = w.stack.platform_auth();
+    let (st, v) = send_json(
+        &w,
+        reqwest::Method::POST,
+        &format!("/instances/events/{event_id}/retry"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(st, 202, "{v}");
+    let recs = wait_for_events(&w, id, "NOTIFIED after the retry", |a| {
+        a.len() == 1 && a[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    assert_eq!(recs[0]["attempts"], 5);
+    let got = w.receiver.received();
+    assert_eq!(got.len(), 5);
+    assert!(got
+        .iter()
+        .all(|r| r.header("elements-webhook-id") == got[0].header("elements-webhook-id")));
+    assert!(got.iter().all(|r| r.body == got[0].body));
+
+    // Replay: same ids and body, marked as a replay.
+    w.dropbox.upload_external("/second.txt");
+    wait_for_events(&w, id, "two NOTIFIED", |a| {
+        a.len() == 2 && a.iter().all(|e| e["status"] == "NOTIFIED")
+    })
+    .await;
+    let before = w.receiver.received().len();
+    let (st, v) = send_json(
+        &w,
+        reqwest::Method::POST,
+        &format!("/instances/{id}/events/replay"),
+        &auth,
+        Some(json!({"from": "2000-01-01T00:00:00Z"})),
+    )
+    .await;
+    assert_eq!(st, 202, "{v}");
+    assert_eq!(v["replayed"], 2);
+    let all = until("two replays", Duration::from_secs(10), || async {
+        let got = w.receiver.received();
+        if got.len() >= before + 2 {
+            Ok(got)
+        } else {
+            Err(got.len().to_string())
+        }
+    })
+    .await;
+    let replays = &all[before..];
+    assert!(replays
+        .iter()
+        .all(|r| r.header("elements-replay").as_deref() == Some("true")));
+    assert!(all[..before]
+        .iter()
+        .all(|r| r.header("elements-replay").is_none()));
+    let originals: Vec<_> = all[..before]
+        .iter()
+        .map(|r| r.header("elements-webhook-id"))
+        .collect();
+    assert!(replays
+        .iter()
+        .all(|r| originals.contains(&r.header("elements-webhook-id"))));
+    let (st, _) = send_json(
+        &w,
+        reqwest::Method::POST,
+        &format!("/instances/{id}/events/replay"),
+        &auth,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(st, 400);
+    let (st, _) = send_json(
+        &w,
+        reqwest::Method::POST,
+        &format!("/instances/{id}/events/replay"),
+        &auth,
+        Some(json!({"from": "soon"})),
+    )
+    .await;
+    assert_eq!(st, 400);
+    let (st, _) = send_json(
+        &w,
+        reqwest::Method::POST,
+        "/instances/events/999999/retry",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
     w.stack.shutdown().await;
 }

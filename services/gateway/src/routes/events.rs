@@ -139,3 +139,100 @@ pub async fn get_one(
     v["deliveryAttempts"] = json!(attempts);
     Ok(Json(v))
 }
+
+/// Queues a resend of one notification (same body and ids).
+async fn queue_resend(
+    state: &AppState,
+    event_id: u64,
+    instance_id: u64,
+    replay: bool,
+    tag: &str,
+) -> Result<(), ApiError> {
+    let msg = herald_core::model::NotificationMessage::ResendV1 {
+        event_id,
+        instance_id,
+        replay,
+    };
+    let payload = serde_json::to_vec(&msg).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", format!("{tag}-{event_id}").as_str());
+    let unavailable =
+        |e: String| ApiError::Unavailable(format!("Could not queue it ({e}), try again"));
+    let ack = state
+        .brokers
+        .js
+        .publish_with_headers(
+            state.brokers.topo.events(instance_id),
+            headers,
+            payload.into(),
+        )
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    ack.await.map_err(|e| unavailable(e.to_string()))?;
+    Ok(())
+}
+
+/// `POST /instances/events/{eventId}/retry`: send it once more now.
+pub async fn retry(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(event_id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let not_found = || ApiError::NotFound(format!("No event {event_id}"));
+    let id: u64 = event_id.parse().map_err(|_| not_found())?;
+    let mut conn = state.brokers.redis.clone();
+    let rec = events::get(&mut conn, &state.brokers.keys, id)
+        .await?
+        .filter(|r| r.user_id == auth.user.id)
+        .ok_or_else(not_found)?;
+    let tag = format!("retry-{}", herald_core::time::now_ms());
+    queue_resend(&state, rec.id, rec.instance_id, false, &tag).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(json!({"eventId": rec.id, "status": "queued"})),
+    ))
+}
+
+/// `POST /instances/{id}/events/replay` `{"from", "to"?}`: resend every notification of the
+/// instance with `eventDate` in `[from, to)`, in order, marked `Elements-Replay: true`.
+pub async fn replay(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let rec = owned(&state, auth.user.id, &id).await?;
+    let body: Value = serde_json::from_slice(&raw)
+        .map_err(|e| ApiError::BadRequest(format!("Invalid body: {e}")))?;
+    let date = |name: &str| -> Result<Option<i64>, ApiError> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => parse_rfc3339_ms(s)
+                .map(Some)
+                .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an RFC 3339 date"))),
+            Some(_) => Err(ApiError::BadRequest(format!(
+                "{name} must be an RFC 3339 date"
+            ))),
+        }
+    };
+    let from =
+        date("from")?.ok_or_else(|| ApiError::BadRequest("from is required (RFC 3339)".into()))?;
+    let to = date("to")?.unwrap_or_else(herald_core::time::now_ms);
+    let filter = ListFilter {
+        from_ms: Some(from),
+        to_ms: Some(to),
+        page_size: usize::MAX,
+        ..Default::default()
+    };
+    let mut conn = state.brokers.redis.clone();
+    let keys = &state.brokers.keys;
+    let (items, _) = events::list(&mut conn, keys, &keys.instance_events(rec.id), &filter).await?;
+    let tag = format!("replay-{}", herald_core::time::now_ms());
+    for item in &items {
+        queue_resend(&state, item.id, rec.id, true, &tag).await?;
+    }
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(json!({"replayed": items.len()})),
+    ))
+}

@@ -249,6 +249,34 @@ pub fn operations() -> Vec<Operation> {
         ),
         op(
             Method::POST,
+            "/instances/events/{eventId}/retry",
+            post(events::retry),
+            Doc::new(
+                "retryEvent",
+                "Send a notification once more now (same body and ids)",
+                Auth::Platform,
+            )
+            .accepted(S::Queued)
+            .status(404)
+            .status(503),
+        ),
+        op(
+            Method::POST,
+            "/instances/{id}/events/replay",
+            post(events::replay),
+            Doc::new(
+                "replayEvents",
+                "Resend an instance's notifications of a time range",
+                Auth::Platform,
+            )
+            .body(S::Replay)
+            .accepted(S::Replayed)
+            .status(400)
+            .status(404)
+            .status(503),
+        ),
+        op(
+            Method::POST,
             "/instances/{id}/events/poll",
             post(polls::poll_now),
             Doc::new("pollNow", "Poll the instance now", Auth::Platform)

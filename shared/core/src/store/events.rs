@@ -31,7 +31,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local status = ARGV[2]
-if redis.call('HGET', KEYS[1], 'status') == 'NOTIFIED' then status = 'NOTIFIED' end
+local current = redis.call('HGET', KEYS[1], 'status')
+if status == '' then
+  redis.call('HSET', KEYS[1], 'last_attempt', ARGV[1])
+  return current
+end
+if current == 'NOTIFIED' then status = 'NOTIFIED' end
 redis.call('HSET', KEYS[1], 'last_attempt', ARGV[1], 'status', status,
   'next_attempt', ARGV[3], 'failure_reason', ARGV[4])
 return status
@@ -41,8 +46,14 @@ return status
 #[derive(Debug, Clone)]
 pub enum AttemptOutcome {
     Notified,
-    Retrying { next_ms: i64 },
-    Failed { reason: String },
+    /// An extra attempt that failed: the record keeps its status and schedule.
+    Unchanged,
+    Retrying {
+        next_ms: i64,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 /// Writes a new record (no-op if it exists) and indexes it. Returns whether it was new.
@@ -138,17 +149,22 @@ pub async fn record_attempt(
 ) -> StoreResult<Option<EventStatus>> {
     let json = serde_json::to_string(attempt).map_err(|e| corrupt(&keys.event(id), e))?;
     let (status, next, reason) = match outcome {
-        AttemptOutcome::Notified => (EventStatus::Notified, String::new(), String::new()),
-        AttemptOutcome::Retrying { next_ms } => {
-            (EventStatus::Retrying, next_ms.to_string(), String::new())
+        AttemptOutcome::Notified => (EventStatus::Notified.as_str(), String::new(), String::new()),
+        AttemptOutcome::Unchanged => ("", String::new(), String::new()),
+        AttemptOutcome::Retrying { next_ms } => (
+            EventStatus::Retrying.as_str(),
+            next_ms.to_string(),
+            String::new(),
+        ),
+        AttemptOutcome::Failed { reason } => {
+            (EventStatus::Failed.as_str(), String::new(), reason.clone())
         }
-        AttemptOutcome::Failed { reason } => (EventStatus::Failed, String::new(), reason.clone()),
     };
     let out: Option<String> = redis::Script::new(ATTEMPT)
         .key(keys.event(id))
         .key(keys.event_attempts(id))
         .arg(json)
-        .arg(status.as_str())
+        .arg(status)
         .arg(next)
         .arg(reason)
         .invoke_async(conn)
