@@ -34,6 +34,8 @@ impl Received {
 
 #[derive(Default)]
 struct Inner {
+    in_flight: usize,
+    max_in_flight: usize,
     got: Vec<Received>,
     script: VecDeque<(u16, Duration)>,
 }
@@ -82,6 +84,14 @@ impl Receiver {
         }
     }
 
+    /// The most requests it was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .max_in_flight
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner
             .lock()
@@ -99,10 +109,13 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
             body,
             at: std::time::Instant::now(),
         });
+        g.in_flight += 1;
+        g.max_in_flight = g.max_in_flight.max(g.in_flight);
         g.script.pop_front().unwrap_or((200, Duration::ZERO))
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    r.inner.lock().unwrap_or_else(|p| p.into_inner()).in_flight -= 1;
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }

@@ -38,9 +38,18 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         };
         return record(s, event_id, &refusal, AttemptOutcome::Failed { reason }).await;
     };
+    let Some(_slot) = s.origins.try_acquire(&callback) else {
+        // The origin is at its bound: hold this one briefly instead of waiting for it.
+        let next = herald_core::time::now_ms() + ORIGIN_HOLD_MS;
+        herald_core::store::retries::schedule(&mut conn, keys, event_id, next).await?;
+        return events::hold(&mut conn, keys, event_id, next).await;
+    };
     let result = attempt(s, &rec, &inst, &callback, false).await;
     settle(s, &rec, result).await
 }
+
+/// How long a notification is held while its origin is at its in-flight bound.
+const ORIGIN_HOLD_MS: i64 = 250;
 
 /// One more attempt now, whatever the status (a user's retry, or a replay): the same body and
 /// ids with fresh signatures; a 2xx makes it NOTIFIED, a failure leaves status and schedule as
@@ -60,6 +69,7 @@ pub async fn resend(s: &Shared, event_id: u64, replay: bool) -> StoreResult<()> 
     else {
         return Ok(());
     };
+    let _slot = s.origins.acquire(&callback).await;
     let result = attempt(s, &rec, &inst, &callback, replay).await;
     let outcome = if result.success {
         AttemptOutcome::Notified

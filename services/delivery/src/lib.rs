@@ -4,6 +4,7 @@
 //! - [`pump`]: the retry schedule's pump; later attempts.
 //! - [`deliver`]: one notification by id: record + instance → attempt → settle.
 //! - [`attempt`]: the HTTP request, its headers and signatures.
+//! - [`origins`]: the bound on in-flight requests per callback origin.
 //! - [`resolver`]: DNS that returns only public addresses (no rebinding to internal hosts).
 //! - [`settle`]: recording an attempt and choosing what follows (schedule, jitter, Retry-After).
 //!
@@ -13,6 +14,7 @@
 pub mod attempt;
 pub mod consumer;
 pub mod deliver;
+pub mod origins;
 pub mod pump;
 pub mod resolver;
 pub mod settle;
@@ -40,6 +42,8 @@ pub struct Config {
     pub schedule: Vec<Duration>,
     /// `HERALD_DELIVERY_CONCURRENCY`: attempts in flight per replica.
     pub concurrency: usize,
+    /// `HERALD_DELIVERY_ORIGIN_CONCURRENCY`: in-flight requests per callback origin (default 16).
+    pub origin_concurrency: usize,
     /// `HERALD_ALLOW_PRIVATE_CALLBACKS`: allow callbacks to loopback/private addresses.
     pub allow_private_callbacks: bool,
     /// `HERALD_DELIVERY_CONSUMER_ENABLED` (default true).
@@ -63,6 +67,15 @@ impl Config {
             timeout: env.millis("HERALD_DELIVERY_TIMEOUT_MS", 15_000)?,
             schedule: parse_schedule(schedule_var, &env.string(schedule_var, DEFAULT_SCHEDULE))?,
             concurrency,
+            origin_concurrency: match env.parse("HERALD_DELIVERY_ORIGIN_CONCURRENCY", 16usize)? {
+                0 => {
+                    return Err(ConfigError::new(
+                        "HERALD_DELIVERY_ORIGIN_CONCURRENCY",
+                        "must be at least 1",
+                    ))
+                }
+                n => n,
+            },
             allow_private_callbacks: env.bool("HERALD_ALLOW_PRIVATE_CALLBACKS", false)?,
             consumer_enabled: env.bool("HERALD_DELIVERY_CONSUMER_ENABLED", true)?,
             pump_enabled: env.bool("HERALD_RETRY_PUMP_ENABLED", true)?,
@@ -81,6 +94,7 @@ pub struct Shared {
     pub timeout: Duration,
     pub concurrency: usize,
     pub allow_private_callbacks: bool,
+    pub origins: std::sync::Arc<origins::OriginLimits>,
 }
 
 pub struct App {
@@ -113,6 +127,7 @@ impl App {
             timeout: config.timeout,
             concurrency: config.concurrency,
             allow_private_callbacks: config.allow_private_callbacks,
+            origins: std::sync::Arc::new(origins::OriginLimits::new(config.origin_concurrency)),
         };
         let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
         Ok(Self {

@@ -265,3 +265,38 @@ async fn a_failed_item_can_be_retried_and_notifications_replayed_with_their_ids(
     assert_eq!(st, 404);
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn in_flight_requests_per_origin_are_bounded_and_other_origins_go_on() {
+    let w =
+        create_test_world_with(&[("HERALD_DELIVERY_ORIGIN_CONCURRENCY", "2".to_string())]).await;
+    // Five instances of one Dropbox account, all calling one slow receiver.
+    let mut slow_ids = Vec::new();
+    for _ in 0..5 {
+        slow_ids.push(create_test_instance(&w).await["id"].as_u64().expect("id"));
+    }
+    w.receiver.script_hang(5, Duration::from_millis(1500));
+    let fast = herald_e2e::receiver::Receiver::start().await;
+    let fast_id = create_test_instance_calling(&w, &fast.url).await["id"]
+        .as_u64()
+        .expect("id");
+    w.dropbox.upload_external("/busy.txt");
+    // The other origin is served while the slow one is still busy.
+    wait_for_events(&w, fast_id, "the fast origin NOTIFIED", |a| {
+        a.len() == 1 && a[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    for id in slow_ids {
+        wait_for_events(&w, id, "every slow one NOTIFIED", |a| {
+            a.len() == 1 && a[0]["status"] == "NOTIFIED"
+        })
+        .await;
+    }
+    assert!(
+        w.receiver.max_in_flight() <= 2,
+        "at most 2 at once, saw {}",
+        w.receiver.max_in_flight()
+    );
+    assert_eq!(w.receiver.received().len(), 5);
+    w.stack.shutdown().await;
+}

@@ -231,3 +231,21 @@ pub async fn list(
         }
     }
 }
+
+const HOLD: &str = r#"
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s or s == 'NOTIFIED' or s == 'FAILED' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'RETRYING', 'next_attempt', ARGV[1])
+return 1
+"#;
+
+/// Holds an unsettled record for a moment without an attempt (its origin is busy); the caller
+/// has put it in the retry schedule first.
+pub async fn hold(conn: &mut Conn, keys: &Keys, id: u64, next_ms: i64) -> StoreResult<()> {
+    let _: i64 = redis::Script::new(HOLD)
+        .key(keys.event(id))
+        .arg(next_ms)
+        .invoke_async(conn)
+        .await?;
+    Ok(())
+}
