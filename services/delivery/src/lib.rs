@@ -156,12 +156,7 @@ impl App {
                 tokio::spawn(pump::run(self.shared.clone(), shutdown.clone(), grace)),
             ));
         }
-        let ops = self.ops;
-        let s = shutdown.clone();
-        tasks.push((
-            "ops",
-            tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) }),
-        ));
+        tasks.push(("ops", self.ops.spawn(shutdown.clone())));
         supervise(shutdown, tasks).await
     }
 }

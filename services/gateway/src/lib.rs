@@ -122,10 +122,7 @@ impl App {
                 }
             })
         };
-        let ops = tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move { self.ops.run(shutdown).await.map_err(anyhow::Error::from) }
-        });
+        let ops = self.ops.spawn(shutdown.clone());
         supervise(shutdown, vec![("api", api), ("ops", ops)]).await
     }
 }

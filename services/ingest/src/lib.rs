@@ -139,12 +139,7 @@ impl App {
                 )),
             ));
         }
-        let ops = self.ops;
-        let s = shutdown.clone();
-        tasks.push((
-            "ops",
-            tokio::spawn(async move { ops.run(s).await.map_err(anyhow::Error::from) }),
-        ));
+        tasks.push(("ops", self.ops.spawn(shutdown.clone())));
         supervise(shutdown, tasks).await
     }
 }

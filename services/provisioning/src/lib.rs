@@ -121,10 +121,7 @@ impl App {
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let rpc = tokio::spawn(serve_rpc(self.ctx.clone(), shutdown.clone(), self.grace));
-        let ops = tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move { self.ops.run(shutdown).await.map_err(anyhow::Error::from) }
-        });
+        let ops = self.ops.spawn(shutdown.clone());
         supervise(shutdown, vec![("rpc", rpc), ("ops", ops)]).await
     }
 }

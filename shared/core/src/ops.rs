@@ -45,6 +45,11 @@ impl OpsServer {
         self.listener.local_addr()
     }
 
+    /// Serves until shutdown, as a task for [`crate::process::supervise`].
+    pub fn spawn(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        tokio::spawn(async move { self.run(shutdown).await.map_err(anyhow::Error::from) })
+    }
+
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
