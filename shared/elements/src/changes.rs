@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
 
 use crate::dropbox;
 use crate::urls::ProviderUrls;
@@ -94,13 +93,3 @@ pub fn classify(fetched: &Fetched, seen: &HashMap<String, String>, now: &str) ->
 
 /// Events per notification for webhook elements.
 pub const WEBHOOK_BATCH: usize = 20;
-
-/// Splits events into notification-sized chunks, in order.
-pub fn batches(events: Vec<Value>, size: usize) -> Vec<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut it = events.into_iter().peekable();
-    while it.peek().is_some() {
-        out.push(it.by_ref().take(size).collect());
-    }
-    out
-}

@@ -48,9 +48,3 @@ pub async fn remove(conn: &mut Conn, keys: &Keys, event_id: u64) -> StoreResult<
 pub async fn depth(conn: &mut Conn, keys: &Keys) -> StoreResult<u64> {
     Ok(conn.zcard(keys.retries()).await?)
 }
-
-/// The earliest due time, if any.
-pub async fn next_due(conn: &mut Conn, keys: &Keys) -> StoreResult<Option<i64>> {
-    let first: Vec<(u64, f64)> = conn.zrange_withscores(keys.retries(), 0, 0).await?;
-    Ok(first.first().map(|(_, s)| *s as i64))
-}
