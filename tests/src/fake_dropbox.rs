@@ -140,16 +140,10 @@ impl FakeDropbox {
 
     /// Sets the app's webhook URI (Dropbox verifies it with a challenge first).
     pub async fn set_webhook_url(&self, url: &str) {
-        let challenge = "fake-challenge-0123456789";
-        let resp = self
-            .http
-            .get(format!("{url}?challenge={challenge}"))
-            .send()
-            .await
-            .expect("challenge request");
-        assert_eq!(resp.status(), 200, "webhook URI must answer the challenge");
-        assert_eq!(resp.text().await.unwrap_or_default(), challenge);
-        lock(&self.inner).webhook_url = Some(url.to_string());
+        assert!(
+            self.try_set_webhook_url(url).await,
+            "webhook URI must answer the challenge"
+        );
     }
     /// Entries per `list_folder` page (Dropbox's own pages are far larger than the default 3).
     pub fn set_page_size(&self, n: usize) {
@@ -168,6 +162,25 @@ impl FakeDropbox {
             .values()
             .map(|i| i.path_display.clone())
             .collect()
+    }
+
+    /// Deletes a file or folder (by someone else). As Dropbox does, the change feed gets one
+    /// `deleted` entry (no id) for the path, none for what a folder contained.
+    pub fn delete_external(&self, path: &str) {
+        {
+            let mut g = lock(&self.inner);
+            let key = path.to_lowercase();
+            let inside = format!("{key}/");
+            if g.items.remove(&key).is_none() {
+                return;
+            }
+            g.items.retain(|k, _| !k.starts_with(&inside));
+            let name = path.rsplit('/').next().unwrap_or_default().to_string();
+            g.log.push(
+                json!({".tag": "deleted", "name": name, "path_lower": key, "path_display": path}),
+            );
+        }
+        self.notify();
     }
 
     /// A file written by someone else (not through Herald): creates or updates it.
@@ -191,6 +204,12 @@ impl FakeDropbox {
     }
 
     fn upsert(&self, tag: &'static str, path: &str) -> Value {
+        // As Dropbox does, writing below a folder that does not exist creates it first.
+        if let Some((parent, _)) = path.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
+            if !lock(&self.inner).items.contains_key(&parent.to_lowercase()) {
+                self.upsert("folder", parent);
+            }
+        }
         let mut g = lock(&self.inner);
         g.next_id += 1;
         let key = path.to_lowercase();

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-
 use crate::dropbox;
 use crate::urls::ProviderUrls;
 use crate::ElementError;

@@ -154,9 +154,8 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
             .upload_external(&format!("/Shared/report-{i}.txt"));
     }
     w.dropbox.upload_external("/Shared/report-0.txt");
-    let all = until("six file events", Duration::from_secs(20), || async {
-        let events: Vec<Value> = w
-            .receiver
+    let file_events = || -> Vec<Value> {
+        w.receiver
             .received()
             .iter()
             .flat_map(|r| {
@@ -165,7 +164,11 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
                     .cloned()
                     .unwrap_or_default()
             })
-            .collect();
+            .filter(|e| e["objectType"] == "file")
+            .collect()
+    };
+    let all = until("six file events", Duration::from_secs(20), || async {
+        let events = file_events();
         if events.len() >= 6 {
             Ok(events)
         } else {
@@ -224,6 +227,7 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
         },
     )
     .await;
+    // The six file changes and the folder Dropbox made for them, each once.
     let events: usize = w
         .receiver
         .received()
@@ -235,7 +239,8 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
                 .unwrap_or(0)
         })
         .sum();
-    assert_eq!(events, 6, "no duplicate events");
+    assert_eq!(file_events().len(), 6, "no duplicate file events");
+    assert_eq!(events, 7, "no duplicate events");
     w.stack.shutdown().await;
 }
 
@@ -310,5 +315,66 @@ async fn dropbox_errors_while_fetching_changes_delay_the_event_but_lose_nothing(
     let got = w.receiver.received();
     assert_eq!(got.len(), 1, "exactly one notification");
     assert_eq!(got[0].json()["response"]["events"][0]["path"], "/flaky.txt");
+    w.stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn deletions_at_dropbox_arrive_as_deleted_and_a_recreated_path_is_new() {
+    let w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    let events = || -> Vec<(String, String, String)> {
+        w.receiver
+            .received()
+            .iter()
+            .flat_map(|r| {
+                r.json()["response"]["events"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+                (s("path"), s("eventType"), s("objectType"))
+            })
+            .collect()
+    };
+    let wait = |n: usize| {
+        until(
+            "Dropbox events",
+            Duration::from_secs(20),
+            move || async move {
+                let e = events();
+                if e.len() >= n {
+                    Ok(e)
+                } else {
+                    Err(format!("{e:?}"))
+                }
+            },
+        )
+    };
+    w.dropbox.upload_external("/Docs/a.txt");
+    wait(2).await;
+    // The folder goes (Dropbox reports the folder alone), then a file of that name comes back.
+    w.dropbox.delete_external("/Docs");
+    wait(3).await;
+    w.dropbox.upload_external("/Docs/a.txt");
+    let got = wait(5).await;
+    let created = |p: &str, t: &str| (p.to_string(), "CREATED".to_string(), t.to_string());
+    assert_eq!(
+        got,
+        vec![
+            created("/docs", "folder"),
+            created("/docs/a.txt", "file"),
+            ("/docs".into(), "DELETED".into(), "folder".into()),
+            created("/docs", "folder"),
+            created("/docs/a.txt", "file"),
+        ]
+    );
+    let recs = wait_for_events(&w, id, "all NOTIFIED", |a| {
+        a.iter().all(|e| e["status"] == "NOTIFIED")
+    })
+    .await;
+    assert!(!recs.is_empty());
     w.stack.shutdown().await;
 }
