@@ -226,6 +226,37 @@ impl Stack {
         )
     }
 
+    /// An API call with `auth` and an optional JSON body: (status, JSON answer or null).
+    pub async fn call_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.api(path))
+            .header("Authorization", auth);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// An API call as the stack's tenant user.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.call_as(method, path, &self.platform_auth(), body)
+            .await
+    }
+
     /// Creates an organization and a user through the admin API; returns (org secret, user secret).
     pub async fn create_tenant(&self, org: &str, email: &str) -> (String, String) {
         let o: Value = self

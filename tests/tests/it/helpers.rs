@@ -115,16 +115,7 @@ pub async fn create_test_instance_calling(w: &World, callback: &str) -> Value {
 }
 
 pub async fn get_json(w: &World, path: &str) -> (u16, Value) {
-    let resp = w
-        .stack
-        .http
-        .get(w.stack.api(path))
-        .header("Authorization", w.stack.platform_auth())
-        .send()
-        .await
-        .expect("get");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    w.stack.call(reqwest::Method::GET, path, None).await
 }
 
 /// The events of an instance, once `ready` holds for them.
@@ -178,7 +169,7 @@ pub async fn wait_webhooks_drained(w: &World) {
     .await;
 }
 
-/// A request with platform auth; (status, JSON body).
+/// A request with `auth`; (status, JSON body).
 pub async fn send_json(
     w: &World,
     method: reqwest::Method,
@@ -186,15 +177,5 @@ pub async fn send_json(
     auth: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = w
-        .stack
-        .http
-        .request(method, w.stack.api(path))
-        .header("Authorization", auth);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    w.stack.call_as(method, path, auth, body).await
 }

@@ -57,15 +57,7 @@ impl Polling {
     }
 
     async fn request(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
-        let r = self
-            .stack
-            .http
-            .request(method, self.stack.api(path))
-            .header("Authorization", self.stack.platform_auth())
-            .send()
-            .await
-            .expect("request");
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        self.stack.call(method, path, None).await
     }
 
     /// (objectId, eventType) of every event received, in order.

@@ -60,15 +60,7 @@ async fn create_test_providers() -> Providers {
 
 impl Providers {
     async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .stack
-            .http
-            .get(self.stack.api(path))
-            .header("Authorization", self.stack.platform_auth())
-            .send()
-            .await
-            .expect("get");
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        self.stack.call(reqwest::Method::GET, path, None).await
     }
 
     async fn post_instance(&self, body: String) -> (u16, Value) {
