@@ -18,9 +18,6 @@ use crate::error::ApiError;
 use crate::routes::rpc;
 use crate::state::AppState;
 
-/// Refresh when the token has less than this left.
-const EXPIRY_MARGIN_MS: i64 = 60_000;
-
 fn usable(inst: &InstanceRecord) -> Result<(), ApiError> {
     if inst.disabled {
         return Err(ApiError::Conflict(format!(
@@ -79,11 +76,7 @@ where
         .ok_or_else(|| ApiError::BadRequest(format!("{} has no API here", inst.element_key)))?
         .for_instance(|k| inst.config_str(k));
     let mut current = inst.clone();
-    if current
-        .provider
-        .expires_at_ms
-        .is_some_and(|at| at - now_ms() < EXPIRY_MARGIN_MS)
-    {
+    if current.token_expiring(now_ms()) {
         current = refreshed(state, &current).await?;
     }
     match call(token_of(state, &current)?, urls.clone()).await {

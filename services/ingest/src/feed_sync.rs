@@ -72,8 +72,6 @@ const LEASE_MS: u64 = 60_000;
 const LEASE_WAIT: Duration = Duration::from_secs(30);
 /// Syncs one lease holder runs back to back for deliveries that arrive meanwhile.
 const MAX_ROUNDS: usize = 8;
-/// Refresh a token this close to its expiry before using it.
-const EXPIRY_MARGIN_MS: i64 = 60_000;
 
 /// Makes sure a sync that started after this call completes; returns the events it produced
 /// (0 when another worker's sync covered this call).
@@ -150,11 +148,7 @@ async fn sync_locked(
     // meanwhile is dropped, not queued for later.
     let emit = inst.accepts_events();
     let cursor = resumed.ok_or_else(|| SyncError::Unusable(inst.id, "no change cursor".into()))?;
-    let inst = if inst
-        .provider
-        .expires_at_ms
-        .is_some_and(|at| at - now_ms() < EXPIRY_MARGIN_MS)
-    {
+    let inst = if inst.token_expiring(now_ms()) {
         refresh_token(s, &inst).await?;
         instances::get(&mut conn, keys, inst.id)
             .await?

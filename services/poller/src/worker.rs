@@ -156,6 +156,17 @@ async fn poll_with_retries(
     let deadline = tokio::time::Instant::now() + s.retry_budget;
     let mut backoff = Duration::from_millis(500);
     let mut refreshed = false;
+    // A token about to expire is refreshed first (single flight through provisioning).
+    if inst.token_expiring(now_ms())
+        && herald_core::rpc::refresh_token(&s.brokers, inst.id, inst.provider.token_version)
+            .await
+            .is_ok()
+    {
+        let mut conn = s.brokers.redis.clone();
+        if let Ok(Some(fresh)) = instances::get(&mut conn, &s.brokers.keys, inst.id).await {
+            inst = fresh;
+        }
+    }
     loop {
         let err = match poll_once(s, &inst, fence).await {
             Ok(n) => return (element, Ok(n)),

@@ -146,6 +146,15 @@ impl InstanceRecord {
         self.configuration.get(key).and_then(Value::as_str)
     }
 
+    /// The access token expires within a minute (or has): refresh it before using it.
+    pub fn token_expiring(&self, now_ms: i64) -> bool {
+        /// Refresh this long before expiry, so no call meets an expired token.
+        const MARGIN_MS: i64 = 60_000;
+        self.provider
+            .expires_at_ms
+            .is_some_and(|at| at - now_ms < MARGIN_MS)
+    }
+
     /// Events flow only to an enabled, valid instance with events on.
     pub fn accepts_events(&self) -> bool {
         self.events_enabled && !self.disabled && self.valid
