@@ -3,6 +3,15 @@
 //! and kills the old refresh token), `/oauth2/revoke`, `GET /2.0/users/me`, and folders by id
 //! (`GET /2.0/folders/{id}/items`, `POST /2.0/folders`, 409 `item_name_in_use`). An invalid or
 //! expired token gets Box's bare 401 with `WWW-Authenticate`.
+//!
+//! Webhooks v2 (`PROVIDERS.md` § Box): the `/2.0/webhooks` API in [`webhooks`] and Box's side of
+//! deliveries in [`deliveries`] — signed v2 events retried with a new `BOX-DELIVERY-ID` each
+//! time, and unsigned, never-retried v1 callbacks.
+
+mod deliveries;
+mod webhooks;
+
+pub use deliveries::{box_time, v2_signature, SentDelivery, BOX_DEADLINE};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +25,7 @@ use axum::{Form, Json, Router};
 use serde_json::{json, Value};
 
 use crate::fake_oauth::{FakeOAuth, OAuthProfile};
+use crate::webhook_sender::RetryPolicy;
 
 #[derive(Default)]
 struct Tree {
@@ -24,12 +34,41 @@ struct Tree {
     next: u64,
 }
 
+/// Webhooks v2: the live ones in creation order, and how deliveries are signed and retried.
+struct Hooks {
+    live: Vec<Value>,
+    deleted: Vec<String>,
+    next: u64,
+    primary_key: Option<String>,
+    secondary_key: Option<String>,
+    retry: RetryPolicy,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self {
+            live: Vec::new(),
+            deleted: Vec::new(),
+            next: 0,
+            primary_key: None,
+            secondary_key: None,
+            retry: RetryPolicy::short(BOX_DEADLINE),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[derive(Clone)]
 pub struct FakeBox {
     pub oauth: FakeOAuth,
     pub addr: SocketAddr,
     pub user_id: String,
     tree: Arc<Mutex<Tree>>,
+    hooks: Arc<Mutex<Hooks>>,
+    http: reqwest::Client,
 }
 
 impl FakeBox {
@@ -45,6 +84,8 @@ impl FakeBox {
             addr,
             user_id: "11446498".into(),
             tree: Arc::default(),
+            hooks: Arc::default(),
+            http: reqwest::Client::new(),
         };
         let app = Router::new()
             .route("/api/oauth2/authorize", get(authorize))
@@ -53,6 +94,13 @@ impl FakeBox {
             .route("/2.0/users/me", get(me))
             .route("/2.0/folders", post(create_folder))
             .route("/2.0/folders/{id}/items", get(items))
+            .route("/2.0/webhooks", get(webhooks::list).post(webhooks::create))
+            .route(
+                "/2.0/webhooks/{id}",
+                get(webhooks::show)
+                    .put(webhooks::update)
+                    .delete(webhooks::remove),
+            )
             .with_state(fake.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -66,7 +114,7 @@ impl FakeBox {
 
     /// Names of the folders directly in the root.
     pub fn root_folders(&self) -> Vec<String> {
-        let t = self.tree.lock().unwrap_or_else(|p| p.into_inner());
+        let t = lock(&self.tree);
         let mut v: Vec<String> = t
             .folders
             .values()
@@ -75,6 +123,16 @@ impl FakeBox {
             .collect();
         v.sort();
         v
+    }
+
+    /// The live webhooks, full objects, in creation order.
+    pub fn webhooks(&self) -> Vec<Value> {
+        lock(&self.hooks).live.clone()
+    }
+
+    /// Ids of the webhooks deleted through the API, in order.
+    pub fn deleted_webhooks(&self) -> Vec<String> {
+        lock(&self.hooks).deleted.clone()
     }
 }
 
@@ -128,7 +186,7 @@ async fn items(State(f): State<FakeBox>, headers: HeaderMap, Path(id): Path<Stri
     if !f.oauth.bearer_ok(&headers) {
         return unauthorized();
     }
-    let t = f.tree.lock().unwrap_or_else(|p| p.into_inner());
+    let t = lock(&f.tree);
     if id != "0" && !t.folders.contains_key(&id) {
         return (StatusCode::NOT_FOUND, Json(json!({"type": "error", "status": 404, "code": "not_found", "message": "Not Found"}))).into_response();
     }
@@ -152,7 +210,7 @@ async fn create_folder(
     }
     let name = body["name"].as_str().unwrap_or_default().to_string();
     let parent = body["parent"]["id"].as_str().unwrap_or("0").to_string();
-    let mut t = f.tree.lock().unwrap_or_else(|p| p.into_inner());
+    let mut t = lock(&f.tree);
     if t.folders.values().any(|(p, n)| *p == parent && *n == name) {
         return (
             StatusCode::CONFLICT,
@@ -169,3 +227,6 @@ async fn create_folder(
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests;

@@ -48,6 +48,8 @@ pub struct Config {
     pub rpc_timeout: Duration,
     /// `HERALD_REQUEST_TIMEOUT_MS`: the longest any API request may take (then 408).
     pub request_timeout: Duration,
+    /// `HERALD_PUBLIC_URL`: where providers reach ingest (addresses of webhooks Herald creates).
+    pub public_url: String,
 }
 
 impl Config {
@@ -62,6 +64,7 @@ impl Config {
             provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
             rpc_timeout: env.millis("HERALD_RPC_TIMEOUT_MS", 45_000)?,
             request_timeout: env.millis("HERALD_REQUEST_TIMEOUT_MS", 60_000)?,
+            public_url: herald_core::config::public_url(env)?,
         })
     }
 }
@@ -88,6 +91,7 @@ impl App {
             admin_token: config.admin_token.clone(),
             metrics: metrics.clone(),
             rpc_timeout: config.rpc_timeout,
+            public_url: config.public_url.clone(),
         };
         let listener = TcpListener::bind(config.listen_addr).await?;
         let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;

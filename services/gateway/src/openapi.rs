@@ -50,6 +50,9 @@ pub enum Schema {
     EventList,
     EventDetail,
     Folder,
+    WebhookCreate,
+    Webhook,
+    WebhookList,
     PollQueued,
     Queued,
     Replay,
@@ -76,6 +79,9 @@ impl Schema {
             Self::EventList => "EventList",
             Self::EventDetail => "EventDetail",
             Self::Folder => "Folder",
+            Self::WebhookCreate => "WebhookCreate",
+            Self::Webhook => "Webhook",
+            Self::WebhookList => "WebhookList",
             Self::PollQueued => "PollQueued",
             Self::Queued => "Queued",
             Self::Replay => "Replay",
@@ -283,7 +289,7 @@ fn schemas() -> Value {
             "configuration": {"type": "object", "additionalProperties": true}}},
         "Instance": instance,
         "InstanceList": {"type": "array", "items": {"$ref": "#/components/schemas/Instance"}},
-        "Deleted": {"type": "object", "properties": {"id": {"type": "integer"}, "deleted": {"type": "boolean"}}},
+        "Deleted": {"type": "object", "properties": {"id": {}, "deleted": {"type": "boolean"}}},
         "Event": {"type": "object", "required": ["id", "status", "instanceId", "attempts"], "properties": event_props},
         "EventList": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
         "EventDetail": {"type": "object", "required": ["id", "status", "instanceId", "attempts"], "properties": detail_props},
@@ -293,6 +299,13 @@ fn schemas() -> Value {
         "Replayed": {"type": "object", "required": ["replayed"], "properties": {"replayed": {"type": "integer"}}},
         "PollQueued": {"type": "object", "required": ["instanceId", "status"], "properties": {
             "instanceId": {"type": "integer"}, "status": string}},
+        "WebhookCreate": {"type": "object", "required": ["target", "triggers"], "properties": {
+            "target": {"type": "object", "required": ["id", "type"], "properties": {"id": string, "type": string}},
+            "triggers": {"type": "array", "items": string}}},
+        "Webhook": {"type": "object", "additionalProperties": true, "properties": {
+            "id": string, "type": string, "address": string, "target": {"type": "object"},
+            "triggers": {"type": "array", "items": string}}},
+        "WebhookList": {"type": "array", "items": {"$ref": "#/components/schemas/Webhook"}},
         "Folder": {"type": "object", "additionalProperties": true, "properties": {
             "id": {}, "path": string, "name": string, "directory": {"type": "boolean"}, "size": {"type": "integer"},
             "tags": {"type": "array", "items": string}, "createdDate": {}}},

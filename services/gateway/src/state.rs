@@ -17,4 +17,6 @@ pub struct AppState {
     pub admin_token: Option<SecretString>,
     pub metrics: Metrics,
     pub rpc_timeout: Duration,
+    /// `HERALD_PUBLIC_URL`, without a trailing slash.
+    pub public_url: String,
 }

@@ -8,14 +8,14 @@
 
 use std::time::Duration;
 
+use herald_core::live_token::{call_with_token, CallError, TokenError};
 use herald_core::model::InstanceRecord;
 use herald_core::outbox;
 use herald_core::store::sync;
 use herald_core::store::{instances, StoreError};
-use herald_core::time::{now_ms, now_rfc3339};
+use herald_core::time::now_rfc3339;
 use herald_elements::changes::{self, WEBHOOK_BATCH};
-use herald_elements::ElementError;
-use secrecy::ExposeSecret;
+use herald_elements::{ElementError, ElementKey};
 
 use crate::Shared;
 
@@ -30,6 +30,8 @@ pub enum SyncError {
     Outbox(#[from] herald_core::outbox::OutboxError),
     #[error("provider: {0}")]
     Provider(#[from] ElementError),
+    #[error("provider token: {0}")]
+    Token(#[from] TokenError),
     #[error("instance {0} is busy")]
     Busy(u64),
     #[error("instance {0}: {1}")]
@@ -51,7 +53,8 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Store(_) | Self::Bus(_) | Self::Busy(_) | Self::Outbox(_) => true,
-            Self::Provider(e) => e.is_transient() || matches!(e, ElementError::Unauthorized(_)),
+            Self::Provider(e) => e.is_transient(),
+            Self::Token(e) => e.is_transient(),
             Self::Unusable(..) => false,
         }
     }
@@ -59,6 +62,8 @@ impl SyncError {
 
 /// The provider delivery a sync answers.
 pub struct Delivery<'a> {
+    /// Identifies the stored delivery (ingest's request id).
+    pub id: &'a str,
     /// The raw body, kept as the events' `providerData`.
     pub body: &'a str,
     /// When ingest accepted it (the events' `eventDate`).
@@ -148,29 +153,19 @@ async fn sync_locked(
     // meanwhile is dropped, not queued for later.
     let emit = inst.accepts_events();
     let cursor = resumed.ok_or_else(|| SyncError::Unusable(inst.id, "no change cursor".into()))?;
-    let inst = if inst.token_expiring(now_ms()) {
-        refresh_token(s, &inst).await?;
-        instances::get(&mut conn, keys, inst.id)
-            .await?
-            .unwrap_or(inst)
-    } else {
-        inst
-    };
-    let token = access_token(s, &inst)?;
-    let urls = s
-        .urls
-        .get(&inst.element_key)
-        .ok_or_else(|| SyncError::Unusable(inst.id, "no provider URLs".into()))?
-        .for_instance(|k| inst.config_str(k));
+    let element = ElementKey::parse(&inst.element_key)
+        .ok_or_else(|| SyncError::Unusable(inst.id, "not in the catalog".into()))?;
+    let urls = s.urls.for_record(&inst)?;
+    let (http, urls, cursor_ref) = (&s.http, &urls, &cursor);
     let (fetched, next_cursor) =
-        match changes::fetch(&s.http, &inst.element_key, &urls, &token, &cursor).await {
-            Err(ElementError::Unauthorized(m)) => {
-                // Refresh now; the redelivery (shortly) uses the new token.
-                refresh_token(s, &inst).await?;
-                return Err(SyncError::Provider(ElementError::Unauthorized(m)));
-            }
-            other => other?,
-        };
+        call_with_token(&s.brokers, &s.secret_box, &inst, |token| async move {
+            changes::fetch(http, element, urls, &token, cursor_ref).await
+        })
+        .await
+        .map_err(|e| match e {
+            CallError::Provider(e) => SyncError::Provider(e),
+            CallError::Token(e) => SyncError::Token(e),
+        })?;
     let seen = match changes::seen_lookup(&fetched) {
         Some(lookup) => sync::seen(&mut conn, keys, inst.id, &lookup).await?,
         None => sync::seen_all(&mut conn, keys, inst.id).await?,
@@ -194,31 +189,9 @@ async fn sync_locked(
         seen_del: classified.seen_del,
         provider_data: delivery.body.to_string(),
         trace_parent: delivery.trace_parent.map(str::to_string),
+        accepted: Vec::new(),
     };
     let batch = outbox::build(&s.brokers, &inst, found, WEBHOOK_BATCH).await?;
     outbox::deliver(&s.brokers, &inst, &batch, fence).await?;
     Ok(produced)
-}
-
-/// Asks provisioning to refresh the instance's token (single flight across replicas).
-async fn refresh_token(s: &Shared, inst: &InstanceRecord) -> Result<(), SyncError> {
-    match herald_core::rpc::refresh_token(&s.brokers, inst.id, inst.provider.token_version).await {
-        Ok(()) => Ok(()),
-        Err(herald_core::rpc::RpcCallError::Refused(e)) if e.code == "instance_invalid" => {
-            Err(SyncError::Unusable(inst.id, e.message))
-        }
-        Err(e) => Err(SyncError::Bus(e.to_string())),
-    }
-}
-
-fn access_token(s: &Shared, inst: &InstanceRecord) -> Result<String, SyncError> {
-    let sealed = inst
-        .provider
-        .access_token
-        .as_deref()
-        .ok_or_else(|| SyncError::Unusable(inst.id, "no provider token".into()))?;
-    s.secret_box
-        .open(sealed)
-        .map(|t| t.expose_secret().to_string())
-        .map_err(|e| SyncError::Unusable(inst.id, e.to_string()))
 }

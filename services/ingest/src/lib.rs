@@ -1,18 +1,21 @@
 //! herald-ingest: the provider-facing webhook endpoint, and the normalizer workers that turn
 //! stored raw deliveries into notifications.
 //!
-//! - [`routes`]: challenge, signature check, durable publish to WEBHOOKS, fast answer.
-//! - [`secrets`]: the per-element webhook signing secrets, briefly cached.
-//! - [`normalizer`]: the WEBHOOKS consumer; routes each delivery to its instances.
+//! - [`routes`]: challenge, signature check against the candidates' own secrets, durable
+//!   publish to WEBHOOKS (routed to the instances that verified it), fast answer.
+//! - [`directory`]: candidate instances by route and their signing secrets, briefly cached.
+//! - [`normalizer`]: the WEBHOOKS consumer; hands each delivery to its instances.
 //! - [`feed_sync`]: one instance's change feed → staged batch → EVENTS → committed cursor.
+//! - [`pushed`]: one instance's share of a delivery that carries its changes → EVENTS, once.
 //!
 //! The endpoint and the workers can run in separate replicas (`HERALD_INGEST_HTTP_ENABLED`,
 //! `HERALD_NORMALIZER_ENABLED`).
 
+pub mod directory;
 pub mod feed_sync;
 pub mod normalizer;
+pub mod pushed;
 pub mod routes;
-pub mod secrets;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -28,7 +31,7 @@ use herald_elements::urls::ElementUrls;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::secrets::WebhookSecrets;
+use crate::directory::Directory;
 
 /// Ingest settings.
 #[derive(Clone)]
@@ -43,6 +46,8 @@ pub struct Config {
     pub http_enabled: bool,
     /// `HERALD_NORMALIZER_ENABLED`: run normalizer workers (default true).
     pub normalizer_enabled: bool,
+    /// `HERALD_PUBLIC_URL`: the base URL providers call (HubSpot signs the URL it called).
+    pub public_url: String,
 }
 
 impl Config {
@@ -54,6 +59,7 @@ impl Config {
             provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
             http_enabled: env.bool("HERALD_INGEST_HTTP_ENABLED", true)?,
             normalizer_enabled: env.bool("HERALD_NORMALIZER_ENABLED", true)?,
+            public_url: herald_core::config::public_url(env)?,
         })
     }
 }
@@ -63,8 +69,9 @@ impl Config {
 pub struct Shared {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
-    pub secrets: WebhookSecrets,
+    pub directory: Directory,
     pub urls: ElementUrls,
+    pub public_url: String,
     pub http: reqwest::Client,
     pub metrics: Metrics,
 }
@@ -83,10 +90,11 @@ impl App {
             Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest").await?;
         let metrics = Metrics::new();
         let shared = Shared {
-            secrets: WebhookSecrets::new(brokers.clone(), c.secret_box.clone()),
+            directory: Directory::new(brokers.clone(), c.secret_box.clone()),
             brokers: brokers.clone(),
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
+            public_url: config.public_url.clone(),
             http: herald_elements::http::provider_client(config.provider_timeout),
             metrics: metrics.clone(),
         };

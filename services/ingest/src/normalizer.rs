@@ -1,5 +1,7 @@
-//! Normalizer workers: the `normalizer` consumer of the WEBHOOKS stream. Each raw delivery is
-//! routed to its instances (provider account → instances) and each instance's feed is synced.
+//! Normalizer workers: the `normalizer` consumer of the WEBHOOKS stream. Each raw delivery goes
+//! to the instances ingest verified it for: an element whose deliveries say who changed syncs
+//! the instance's change feed ([`crate::feed_sync`]); one whose deliveries carry the changes
+//! notifies them once ([`crate::pushed`]).
 //! The message is acked only when every instance is done; a transient failure naks it with a
 //! delay so JetStream redelivers it (a repeat is harmless: the cursor makes it idempotent).
 
@@ -7,12 +9,12 @@ use std::time::Duration;
 
 use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{
-    consumers, ensure_consumer, ensure_stream, StreamKind, HDR_ELEMENT, HDR_INSTANCE,
-    HDR_RECEIVED_AT, HDR_TRACEPARENT,
+    consumers, ensure_consumer, ensure_stream, StreamKind, HDR_ELEMENT, HDR_INSTANCES,
+    HDR_RECEIVED_AT, HDR_REQUEST_ID, HDR_TRACEPARENT,
 };
 use herald_core::consume;
 use herald_core::store::instances;
-use herald_elements::webhooks;
+use herald_elements::{webhooks, ElementKey};
 use tokio_util::sync::CancellationToken;
 
 use crate::feed_sync::{sync_instance, SyncError};
@@ -76,34 +78,44 @@ async fn handle(s: &Shared, msg: Message) {
 }
 
 async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncError> {
-    let mut conn = s.brokers.redis.clone();
-    let keys = &s.brokers.keys;
-    let mut ids = Vec::new();
-    if let Some(i) = header(msg, HDR_INSTANCE).and_then(|v| v.parse::<u64>().ok()) {
-        ids.push(i);
-    } else {
-        for account in webhooks::routing_keys(element, &msg.payload) {
-            ids.extend(instances::routed(&mut conn, keys, element, &account).await?);
-        }
-    }
-    ids.sort_unstable();
-    ids.dedup();
+    let Some(key) = ElementKey::parse(element) else {
+        tracing::error!(
+            element,
+            "delivery for an element not in the catalog; dropping"
+        );
+        return Ok(());
+    };
+    // Ingest names the instances whose own secrets verified the delivery: those, no others.
+    let ids: Vec<u64> = header(msg, HDR_INSTANCES)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
     let provider_data = String::from_utf8_lossy(&msg.payload).to_string();
+    let sequence = msg.info().map(|i| i.stream_sequence).unwrap_or_default();
+    let fallback_id = format!("seq-{sequence}");
     let delivery = crate::feed_sync::Delivery {
+        id: header(msg, HDR_REQUEST_ID).unwrap_or(&fallback_id),
         body: &provider_data,
         received_at_ms: header(msg, HDR_RECEIVED_AT)
             .and_then(herald_core::time::parse_rfc3339_ms)
             .unwrap_or_else(herald_core::time::now_ms),
         trace_parent: header(msg, HDR_TRACEPARENT),
     };
+    let mut conn = s.brokers.redis.clone();
     for id in ids {
-        let Some(inst) = instances::get(&mut conn, keys, id).await? else {
+        let Some(inst) = instances::get(&mut conn, &s.brokers.keys, id).await? else {
             continue;
         };
-        if inst.element_key != element || !inst.valid {
+        if inst.element_key != key.as_str() || !inst.valid {
             continue;
         }
-        match sync_instance(s, &inst, &delivery).await {
+        let done = if webhooks::carries_changes(key) {
+            crate::pushed::deliver(s, key, &inst, &delivery).await
+        } else {
+            sync_instance(s, &inst, &delivery).await
+        };
+        match done {
             Ok(_) => {}
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => tracing::error!(instance_id = id, error = %e, "instance cannot be synced"),

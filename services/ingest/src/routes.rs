@@ -1,28 +1,31 @@
 //! The provider-facing endpoint: `GET|POST /elements/api-v2/events/{elementKey}[/{instanceId}]`.
 //!
-//! 200 only once the raw body is stored in JetStream (publish acknowledged); 401 for a missing
-//! or wrong signature (nothing stored); 404 for an element not in the catalog; 400 for a body
-//! that does not parse; 503 while NATS or Redis cannot take it, so the provider retries.
+//! A delivery is read first (body within the element's limit, signature headers present,
+//! timestamp in the provider's window), then verified against the candidate instances' own
+//! secrets, and stored — routed to exactly the instances that verified it. 200 only once stored
+//! in JetStream (publish acknowledged), or for a correctly signed delivery that concerns none of
+//! Herald's instances (acknowledged and dropped); 401 for a missing or wrong signature (nothing
+//! stored); 404 for an element not in the catalog; 400 for a body that does not parse; 413 over
+//! the limit; 503 while NATS or Redis cannot take it, so the provider retries.
 
 use std::collections::HashMap;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::body::Body;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
-use bytes::Bytes;
 use herald_core::bus::{
-    HDR_CONTENT_TYPE, HDR_ELEMENT, HDR_INSTANCE, HDR_RECEIVED_AT, HDR_REQUEST_ID,
+    HDR_CONTENT_TYPE, HDR_ELEMENT, HDR_INSTANCES, HDR_MSG_ID, HDR_RECEIVED_AT, HDR_REQUEST_ID,
 };
 use herald_core::http::{current_request_id, error_response};
-use herald_elements::catalog;
-use herald_elements::webhooks::{self, HeaderLookup, Rejection};
+use herald_core::store::StoreError;
+use herald_elements::catalog::{self, ElementDef};
+use herald_elements::webhooks::{self, HeaderLookup, Inbound, Rejection, Routing};
 
+use crate::directory::{Candidate, Lookup};
 use crate::Shared;
-
-/// Largest provider body accepted.
-const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(shared: Shared) -> Router {
     Router::new()
@@ -35,7 +38,6 @@ pub fn router(shared: Shared) -> Router {
             get(challenge_scoped).post(receive_scoped),
         )
         .with_state(shared)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(herald_core::http::request_context))
 }
 
@@ -47,18 +49,30 @@ impl HeaderLookup for Headers<'_> {
     }
 }
 
+fn unknown_element(element: &str) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "unknown_element",
+        format!("No element {element}"),
+    )
+}
+
+fn unavailable() -> Response {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Try again later",
+    )
+}
+
 async fn challenge(
     Path(element): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if catalog::find(&element).is_none() {
-        return error_response(
-            StatusCode::NOT_FOUND,
-            "unknown_element",
-            format!("No element {element}"),
-        );
-    }
-    match webhooks::challenge(&element, q.get("challenge").map(String::as_str)) {
+    let Some(def) = catalog::find(&element) else {
+        return unknown_element(&element);
+    };
+    match webhooks::challenge(def.key, q.get("challenge").map(String::as_str)) {
         Some(answer) => (
             [
                 (header::CONTENT_TYPE, "text/plain"),
@@ -82,20 +96,38 @@ async fn challenge_scoped(
     challenge(Path(element), q).await
 }
 
+/// One provider request, as received.
+struct Request {
+    method: Method,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+}
+
 async fn receive(
     State(s): State<Shared>,
     Path(element): Path<String>,
+    method: Method,
+    uri: OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    accept(&s, &element, None, &headers, body).await
+    let req = Request {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    accept(&s, &element, None, req).await
 }
 
 async fn receive_scoped(
     State(s): State<Shared>,
     Path((element, instance)): Path<(String, String)>,
+    method: Method,
+    uri: OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Ok(instance) = instance.parse::<u64>() else {
         return error_response(
@@ -104,91 +136,106 @@ async fn receive_scoped(
             "No such instance",
         );
     };
-    accept(&s, &element, Some(instance), &headers, body).await
+    let req = Request {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    accept(&s, &element, Some(instance), req).await
 }
 
-async fn accept(
-    s: &Shared,
-    element: &str,
-    instance: Option<u64>,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Response {
-    let resp = store(s, element, instance, headers, body).await;
-    let label = if catalog::find(element).is_some() {
-        element
-    } else {
-        "unknown"
+async fn accept(s: &Shared, element: &str, instance: Option<u64>, req: Request) -> Response {
+    let def = catalog::find(element);
+    let resp = match def {
+        Some(def) => store(s, def, instance, req).await,
+        None => unknown_element(element),
     };
+    let label = def.map(|d| d.key.as_str()).unwrap_or("unknown");
     s.metrics
         .ingest_requests
         .inc(&[label, resp.status().as_str()]);
     resp
 }
 
-async fn store(
-    s: &Shared,
-    element: &str,
-    instance: Option<u64>,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(def) = catalog::find(element) else {
+async fn store(s: &Shared, def: &ElementDef, instance: Option<u64>, req: Request) -> Response {
+    let key = def.key;
+    if !def.events.webhooks {
         return error_response(
             StatusCode::NOT_FOUND,
-            "unknown_element",
-            format!("No element {element}"),
+            "no_webhooks",
+            format!("{key} takes no webhooks"),
+        );
+    }
+    // Nothing is verified yet: read no more than this element's deliveries can be.
+    let Ok(body) = axum::body::to_bytes(req.body, webhooks::body_limit(key)).await else {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Body over the limit for this provider",
         );
     };
-    let secrets = match s.secrets.for_element(def.key).await {
+    let path = req
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or_else(|| req.uri.path());
+    let mut urls = vec![format!("{}{path}", s.public_url)];
+    if let Some(host) = req.headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        urls.push(format!("http://{host}{path}"));
+        urls.push(format!("https://{host}{path}"));
+    }
+    let inbound = Inbound {
+        method: req.method.as_str(),
+        urls: &urls,
+        headers: &Headers(&req.headers),
+        body: &body,
+        now_ms: herald_core::time::now_ms(),
+    };
+    let read = match webhooks::read(key, &inbound) {
+        Ok(r) => r,
+        Err(rejection) => return refused(rejection, key.as_str()),
+    };
+    let verified = match verified_instances(s, def, instance, &read.routing, &inbound).await {
         Ok(v) => v,
         Err(e) => {
-            tracing::warn!(error = %e, "webhook secrets unavailable");
-            return error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Try again later",
-            );
+            tracing::warn!(error = %e, "instances unavailable");
+            return unavailable();
         }
     };
-    match webhooks::verify(def.key, &Headers(headers), &body, &secrets) {
-        Ok(()) => {}
-        Err(Rejection::BadSignature) => {
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                "bad_signature",
-                "Missing or invalid signature",
-            )
-        }
-        Err(Rejection::Malformed) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "malformed_body",
-                "Body is not a valid notification",
-            )
-        }
-        Err(Rejection::NotSupported) => {
-            return error_response(
-                StatusCode::NOT_FOUND,
-                "no_webhooks",
-                format!("{} takes no webhooks", def.key),
-            )
-        }
+    if verified.is_empty() {
+        // For none of ours: acknowledged and dropped if one of the element's apps signed it.
+        return match signed_by_any(s, def, &inbound).await {
+            Ok(true) => (StatusCode::OK, "").into_response(),
+            Ok(false) => refused(Rejection::BadSignature, key.as_str()),
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook secrets unavailable");
+                unavailable()
+            }
+        };
     }
+    let ids = verified
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let mut h = async_nats::HeaderMap::new();
-    h.insert(HDR_ELEMENT, def.key);
+    h.insert(HDR_ELEMENT, key.as_str());
+    h.insert(HDR_INSTANCES, ids.as_str());
     h.insert(HDR_REQUEST_ID, current_request_id().as_str());
     h.insert(HDR_RECEIVED_AT, herald_core::time::now_rfc3339().as_str());
-    if let Some(ct) = headers
+    if let Some(id) = &read.dedupe_id {
+        // A provider's retry racing the original is stored once.
+        h.insert(HDR_MSG_ID, format!("{key}:{ids}:{id}").as_str());
+    }
+    if let Some(ct) = req
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
     {
         h.insert(HDR_CONTENT_TYPE, ct);
     }
-    if let Some(i) = instance {
-        h.insert(HDR_INSTANCE, i.to_string().as_str());
-    }
-    let subject = s.brokers.topo.webhooks(def.key);
+    let subject = s.brokers.topo.webhooks(key.as_str());
     let published = async {
         let ack = s.brokers.js.publish_with_headers(subject, h, body).await?;
         ack.await?;
@@ -198,12 +245,83 @@ async fn store(
     match published {
         Ok(()) => (StatusCode::OK, "").into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, element = def.key, "could not store webhook");
-            error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Try again later",
-            )
+            tracing::warn!(error = %e, element = %key, "could not store webhook");
+            unavailable()
         }
     }
+}
+
+fn refused(rejection: Rejection, element: &str) -> Response {
+    match rejection {
+        Rejection::BadSignature => error_response(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "Missing or invalid signature",
+        ),
+        Rejection::Malformed => error_response(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "Body is not a valid notification",
+        ),
+        Rejection::NotSupported => error_response(
+            StatusCode::NOT_FOUND,
+            "no_webhooks",
+            format!("{element} takes no webhooks"),
+        ),
+    }
+}
+
+/// The candidates the delivery names whose own secrets verify it, by id.
+async fn verified_instances(
+    s: &Shared,
+    def: &ElementDef,
+    instance: Option<u64>,
+    routing: &Routing,
+    inbound: &Inbound<'_>,
+) -> Result<Vec<u64>, StoreError> {
+    let key = def.key;
+    let mut candidates: Vec<std::sync::Arc<Vec<Candidate>>> = Vec::new();
+    match (instance, routing) {
+        (Some(id), _) => candidates.push(s.directory.candidates(key, Lookup::Instance(id)).await?),
+        (None, Routing::All(routes)) => {
+            for r in routes {
+                candidates.push(s.directory.candidates(key, Lookup::Route(r)).await?);
+            }
+        }
+        (None, Routing::First(routes)) => {
+            for r in routes {
+                let found = s.directory.candidates(key, Lookup::Route(r)).await?;
+                if !found.is_empty() {
+                    candidates.push(found);
+                    break;
+                }
+            }
+        }
+    }
+    let mut ids: Vec<u64> = candidates
+        .iter()
+        .flat_map(|c| c.iter())
+        .filter(|c| webhooks::verify(key, inbound, &c.secret_refs()))
+        .map(|c| c.id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// True when any of the element's apps signed the delivery (or it is unsigned by design).
+async fn signed_by_any(
+    s: &Shared,
+    def: &ElementDef,
+    inbound: &Inbound<'_>,
+) -> Result<bool, StoreError> {
+    let key = def.key;
+    let entries = webhooks::signing_entries(key).len();
+    if webhooks::verify(key, inbound, &vec![None; entries]) {
+        return Ok(true);
+    }
+    let secrets = s.directory.element_secrets(key).await?;
+    Ok(secrets
+        .iter()
+        .any(|secret| webhooks::verify(key, inbound, &vec![Some(secret.as_str()); entries])))
 }

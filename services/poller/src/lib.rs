@@ -12,8 +12,6 @@ pub mod poll;
 pub mod scheduler;
 pub mod worker;
 
-use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::brokers::Brokers;
@@ -22,7 +20,6 @@ use herald_core::crypto::SecretBox;
 use herald_core::metrics::Metrics;
 use herald_core::ops::OpsServer;
 use herald_core::process::supervise;
-use herald_elements::catalog;
 use herald_elements::urls::ElementUrls;
 use tokio_util::sync::CancellationToken;
 
@@ -31,8 +28,6 @@ use tokio_util::sync::CancellationToken;
 pub struct Config {
     pub common: CommonConfig,
     pub urls: ElementUrls,
-    /// Elements whose API URL is overridden (`HERALD_ELEMENT_<KEY>_API_URL` set).
-    pub overridden: HashSet<String>,
     /// `HERALD_PROVIDER_TIMEOUT_MS`: one call to a provider.
     pub provider_timeout: Duration,
     /// `HERALD_POLLER_SCHEDULER_ENABLED` (default true).
@@ -69,17 +64,6 @@ impl Config {
         Ok(Self {
             common: CommonConfig::from_env(env, "127.0.0.1:9183")?,
             urls: ElementUrls::from_env(env)?,
-            overridden: catalog::all()
-                .iter()
-                .filter(|d| {
-                    env.get(&format!(
-                        "HERALD_ELEMENT_{}_API_URL",
-                        d.key.to_ascii_uppercase()
-                    ))
-                    .is_some()
-                })
-                .map(|d| d.key.to_string())
-                .collect(),
             provider_timeout,
             scheduler_enabled: env.bool("HERALD_POLLER_SCHEDULER_ENABLED", true)?,
             worker_enabled: env.bool("HERALD_POLLER_WORKER_ENABLED", true)?,
@@ -96,7 +80,6 @@ pub struct Shared {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub urls: ElementUrls,
-    pub overridden: Arc<HashSet<String>>,
     pub http: reqwest::Client,
     pub metrics: Metrics,
     pub concurrency: usize,
@@ -122,7 +105,6 @@ impl App {
             brokers,
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
-            overridden: Arc::new(config.overridden.clone()),
             http: herald_elements::http::provider_client(config.provider_timeout),
             metrics,
             concurrency: config.concurrency,

@@ -3,14 +3,14 @@
 //! publishes them durably before moving the cursor to this poll's *start* (so a record changed
 //! while the poll ran is read again next time, and the seen map keeps it from being sent twice).
 
+use herald_core::live_token::{call_with_token, CallError, TokenError};
 use herald_core::model::InstanceRecord;
 use herald_core::outbox::{self, Found, OutboxError};
 use herald_core::store::{sync, StoreError};
 use herald_core::time::now_ms;
 use herald_elements::polling::classify::{classify, seen_key, vanished};
 use herald_elements::polling::plan::{self, PollInput};
-use herald_elements::ElementError;
-use secrecy::ExposeSecret;
+use herald_elements::{ElementError, ElementKey};
 use serde_json::json;
 
 use crate::Shared;
@@ -26,6 +26,8 @@ pub enum PollError {
     Store(#[from] StoreError),
     #[error("outbox: {0}")]
     Outbox(#[from] OutboxError),
+    #[error("{0}")]
+    Token(#[from] TokenError),
     #[error("{0}")]
     Unusable(String),
 }
@@ -48,37 +50,27 @@ pub async fn poll_once(
     let started = now_ms();
     let cursor_text = resumed.unwrap_or_else(|| started.to_string());
     let cursor_ms: i64 = cursor_text.parse().unwrap_or(started);
-    let token = s
-        .secret_box
-        .open(
-            inst.provider
-                .access_token
-                .as_deref()
-                .ok_or_else(|| PollError::Unusable("no provider token".into()))?,
-        )
-        .map_err(|e| PollError::Unusable(e.to_string()))?;
-    let urls = s
-        .urls
-        .get(&inst.element_key)
-        .ok_or_else(|| PollError::Unusable("no provider URLs".into()))?
-        .for_instance(|k| inst.config_str(k));
-    // An API override (a fake, a proxy) wins over the host the provider named at connect time.
-    let api_base = if s.overridden.contains(&inst.element_key) {
-        urls.api.clone()
-    } else {
-        inst.provider
-            .api_base
-            .clone()
-            .unwrap_or_else(|| urls.api.clone())
+    let element = ElementKey::parse(&inst.element_key).ok_or_else(|| {
+        PollError::Unusable(format!("{} is not in the catalog", inst.element_key))
+    })?;
+    let urls = s.urls.for_record(inst)?;
+    let (http, urls) = (&s.http, &urls);
+    let polled = call_with_token(&s.brokers, &s.secret_box, inst, |token| async move {
+        let input = PollInput {
+            element,
+            configuration: &inst.configuration,
+            api_base: &urls.api,
+            account: inst.provider.account_id.as_deref(),
+            token: &token,
+        };
+        plan::poll(http, &input, cursor_ms, started).await
+    })
+    .await;
+    let mut polled = match polled {
+        Ok(p) => p,
+        Err(CallError::Provider(e)) => return Err(PollError::Provider(e)),
+        Err(CallError::Token(e)) => return Err(PollError::Token(e)),
     };
-    let input = PollInput {
-        element: &inst.element_key,
-        configuration: &inst.configuration,
-        api_base: &api_base,
-        account: inst.provider.account_id.as_deref(),
-        token: token.expose_secret(),
-    };
-    let mut polled = plan::poll(&s.http, &input, cursor_ms, started).await?;
     let seen = if polled.snapshots.is_empty() {
         let lookup: Vec<String> = polled.records.iter().map(|(r, _)| seen_key(r)).collect();
         sync::seen(&mut conn, keys, inst.id, &lookup).await?
@@ -97,7 +89,7 @@ pub async fn poll_once(
         }
         all
     };
-    let (events, seen_set) = classify(&inst.element_key, &polled.records, &seen, started);
+    let (events, seen_set) = classify(element, &polled.records, &seen, started);
     let produced = events.len();
     s.metrics
         .events_normalized
@@ -113,6 +105,7 @@ pub async fn poll_once(
             "since": herald_core::time::ms_to_rfc3339(cursor_ms), "records": polled.records.len()})
         .to_string(),
         trace_parent: None,
+        accepted: Vec::new(),
     };
     let batch = outbox::build(&s.brokers, inst, found, POLL_BATCH).await?;
     outbox::deliver(&s.brokers, inst, &batch, fence).await?;

@@ -90,7 +90,7 @@ async fn queue(s: &Shared, id: u64, slot: i64, now: i64) -> anyhow::Result<()> {
 pub async fn publish(s: &Shared, job: &PollJob, msg_id: &str) -> anyhow::Result<()> {
     let PollJob::V1 { instance_id, .. } = job;
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", msg_id);
+    headers.insert(herald_core::bus::HDR_MSG_ID, msg_id);
     let ack = s
         .brokers
         .js

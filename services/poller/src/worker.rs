@@ -155,45 +155,12 @@ async fn poll_with_retries(
     let element = inst.element_key.clone();
     let deadline = tokio::time::Instant::now() + s.retry_budget;
     let mut backoff = Duration::from_millis(500);
-    let mut refreshed = false;
-    // A token about to expire is refreshed first (single flight through provisioning).
-    if inst.token_expiring(now_ms())
-        && herald_core::rpc::refresh_token(&s.brokers, inst.id, inst.provider.token_version)
-            .await
-            .is_ok()
-    {
-        let mut conn = s.brokers.redis.clone();
-        if let Ok(Some(fresh)) = instances::get(&mut conn, &s.brokers.keys, inst.id).await {
-            inst = fresh;
-        }
-    }
     loop {
         let err = match poll_once(s, &inst, fence).await {
             Ok(n) => return (element, Ok(n)),
             Err(e) => e,
         };
         let wait = match &err {
-            PollError::Provider(ElementError::Unauthorized(_)) if !refreshed => {
-                refreshed = true;
-                match herald_core::rpc::refresh_token(
-                    &s.brokers,
-                    inst.id,
-                    inst.provider.token_version,
-                )
-                .await
-                {
-                    Ok(()) => {
-                        let mut conn = s.brokers.redis.clone();
-                        if let Ok(Some(fresh)) =
-                            instances::get(&mut conn, &s.brokers.keys, inst.id).await
-                        {
-                            inst = fresh;
-                        }
-                        Some(Duration::ZERO)
-                    }
-                    Err(e) => return (element, Err(format!("token refresh failed: {e}"))),
-                }
-            }
             PollError::Provider(ElementError::RateLimited { retry_after_secs }) => {
                 let ra = Duration::from_secs(retry_after_secs.unwrap_or(60).min(3600));
                 if tokio::time::Instant::now() + ra > deadline {
@@ -207,6 +174,7 @@ async fn poll_with_retries(
                 }
             }
             PollError::Provider(e) if e.is_transient() => Some(backoff),
+            PollError::Token(e) if e.is_transient() => Some(backoff),
             // Another worker owns this instance now: leave it to them.
             PollError::Outbox(herald_core::outbox::OutboxError::Fenced(_)) => None,
             PollError::Store(_) | PollError::Outbox(_) => Some(backoff),
@@ -217,6 +185,11 @@ async fn poll_with_retries(
                 tracing::info!(instance_id = inst.id, slot, error = %err, "poll failed; retrying within the slot");
                 tokio::time::sleep(w).await;
                 backoff = (backoff * 2).min(Duration::from_secs(30));
+                // A refresh meanwhile changed the record: retry with the current one.
+                let mut conn = s.brokers.redis.clone();
+                if let Ok(Some(fresh)) = instances::get(&mut conn, &s.brokers.keys, inst.id).await {
+                    inst = fresh;
+                }
             }
             _ => {
                 tracing::warn!(instance_id = inst.id, slot, error = %err, "poll failed; giving up until the next slot");

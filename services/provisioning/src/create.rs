@@ -107,9 +107,11 @@ pub async fn create(
     };
     let indexes = InstanceIndexes {
         routes: conn.account_id.iter().cloned().collect(),
-        webhook_secret: webhooks::signing_secret_entry(def.key)
-            .and_then(|k| req.config_str(k))
-            .map(|secret| sb.seal(secret)),
+        webhook_secrets: webhooks::signing_entries(def.key)
+            .iter()
+            .filter_map(|k| req.config_str(k))
+            .map(|secret| sb.seal(secret))
+            .collect(),
     };
 
     let stored = async {
@@ -137,7 +139,7 @@ pub async fn create(
     }
     tracing::info!(
         instance_id = id,
-        element = def.key,
+        element = %def.key,
         user_id,
         "instance created"
     );

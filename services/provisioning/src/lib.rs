@@ -25,10 +25,14 @@ use herald_core::bus::{ensure_stream, StreamKind};
 use herald_core::config::{CommonConfig, ConfigError, Env};
 use herald_core::crypto::SecretBox;
 use herald_core::metrics::Metrics;
+use herald_core::model::InstanceRecord;
 use herald_core::model::{ProvisioningRequest, RpcReply};
 use herald_core::ops::OpsServer;
 use herald_core::process::supervise;
 use herald_elements::urls::ElementUrls;
+use herald_elements::ElementKey;
+
+use crate::error::ProvisionError;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -253,4 +257,10 @@ fn log_outcome(op: &str, subject: &str, r: &Result<serde_json::Value, error::Pro
         }
         Err(e) => tracing::info!(op, subject, error = %e, "request refused"),
     }
+}
+
+/// The element of a stored instance (every stored key is in the catalog).
+pub(crate) fn element_of(rec: &InstanceRecord) -> Result<ElementKey, ProvisionError> {
+    ElementKey::parse(&rec.element_key)
+        .ok_or_else(|| ProvisionError::Internal(format!("unknown element {}", rec.element_key)))
 }

@@ -9,7 +9,9 @@ use herald_core::model::{InstanceFact, InstanceRecord};
 use herald_core::store::{instances, sync};
 use herald_elements::oauth::{self, OAuthApp};
 use herald_elements::view::{self, MASK};
-use herald_elements::{catalog, webhooks};
+use herald_elements::{boxcom, catalog, webhooks, ElementError, ElementKey};
+
+use crate::refresh::refresh_locked;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 
@@ -129,11 +131,18 @@ pub async fn update(
         }
         let mut redis = ctx.brokers.redis.clone();
         let keys = &ctx.brokers.keys;
-        if let Some(entry) = webhooks::signing_secret_entry(&rec.element_key) {
-            if let Some((_, plain)) = new_secrets.iter().find(|(k, _)| k == entry) {
-                instances::set_webhook_secret(&mut redis, keys, &rec, &sb.seal(plain)).await?;
-            }
-        }
+        let signing: Vec<String> = webhooks::signing_entries(def.key)
+            .iter()
+            .filter_map(|k| rec.config_str(k))
+            .map(|v| {
+                if v.starts_with("enc:") {
+                    v.to_string()
+                } else {
+                    sb.seal(v)
+                }
+            })
+            .collect();
+        instances::set_webhook_secrets(&mut redis, keys, &rec, &signing).await?;
         instances::put(&mut redis, keys, &rec).await?;
         crate::schedule::sync_schedule(ctx, &rec).await?;
         announce_update(ctx, &rec).await?;
@@ -160,11 +169,13 @@ pub async fn set_enabled(
     .await
 }
 
-/// `DELETE /instances/{id}`: revoke the provider tokens (best effort), forget the instance and
-/// its indexes, announce it. Notifications already accepted stay in the events API.
+/// `DELETE /instances/{id}`: delete the provider-side webhooks Herald created, then revoke the
+/// provider tokens (both best effort: the instance goes either way), forget the instance and its
+/// indexes, announce it. Notifications already accepted stay in the events API.
 pub async fn delete(ctx: &Ctx, instance_id: u64, user_id: u64) -> Result<Value, ProvisionError> {
     with_record_lock(ctx, instance_id, || async {
         let rec = owned(ctx, instance_id, Some(user_id)).await?;
+        let rec = remove_provider_webhooks(ctx, rec).await;
         revoke(ctx, &rec).await;
         let mut redis = ctx.brokers.redis.clone();
         let keys = &ctx.brokers.keys;
@@ -185,6 +196,80 @@ pub async fn delete(ctx: &Ctx, instance_id: u64, user_id: u64) -> Result<Value, 
     .await
 }
 
+/// Deletes at the provider every webhook Herald created for the instance (a token about to
+/// expire, or refused, is refreshed once). Answers the record as it now is: a refresh changed
+/// its tokens, and Box's refresh tokens are single use.
+async fn remove_provider_webhooks(ctx: &Ctx, rec: InstanceRecord) -> InstanceRecord {
+    let mut redis = ctx.brokers.redis.clone();
+    let ids = match instances::provider_webhooks(&mut redis, &ctx.brokers.keys, rec.id).await {
+        Ok(ids) if !ids.is_empty() => ids,
+        Ok(_) => return rec,
+        Err(e) => {
+            tracing::warn!(instance_id = rec.id, error = %e, "provider webhooks unknown; not removed");
+            return rec;
+        }
+    };
+    let Ok(urls) = ctx.urls.for_record(&rec) else {
+        return rec;
+    };
+    let mut rec = rec;
+    let mut refreshed = false;
+    if rec.token_expiring(herald_core::time::now_ms()) {
+        rec = fresh_tokens(ctx, rec).await;
+        refreshed = true;
+    }
+    for id in ids {
+        let mut result = delete_webhook(ctx, &rec, &urls, &id).await;
+        if matches!(result, Err(ElementError::Unauthorized(_))) && !refreshed {
+            rec = fresh_tokens(ctx, rec).await;
+            refreshed = true;
+            result = delete_webhook(ctx, &rec, &urls, &id).await;
+        }
+        match result {
+            Ok(()) | Err(ElementError::Rejected { status: 404, .. }) => {
+                tracing::info!(instance_id = rec.id, webhook = %id, "provider webhook deleted")
+            }
+            Err(e) => {
+                tracing::warn!(instance_id = rec.id, webhook = %id, error = %e, "provider webhook not deleted")
+            }
+        }
+    }
+    rec
+}
+
+async fn delete_webhook(
+    ctx: &Ctx,
+    rec: &InstanceRecord,
+    urls: &herald_elements::urls::ProviderUrls,
+    id: &str,
+) -> Result<(), ElementError> {
+    let token = rec
+        .provider
+        .access_token
+        .as_deref()
+        .and_then(|s| ctx.secret_box.open(s).ok())
+        .ok_or_else(|| ElementError::Unauthorized("no usable access token".into()))?;
+    match crate::element_of(rec) {
+        Ok(ElementKey::Box) => {
+            boxcom::webhooks_api::delete(&ctx.http, urls, token.expose_secret(), id).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The record after a token refresh (we hold its lease), or as it was if that failed.
+async fn fresh_tokens(ctx: &Ctx, rec: InstanceRecord) -> InstanceRecord {
+    if let Err(e) = refresh_locked(ctx, rec.id, rec.provider.token_version).await {
+        tracing::warn!(instance_id = rec.id, error = %e, "token refresh before removing webhooks failed");
+        return rec;
+    }
+    let mut redis = ctx.brokers.redis.clone();
+    match instances::get(&mut redis, &ctx.brokers.keys, rec.id).await {
+        Ok(Some(fresh)) => fresh,
+        _ => rec,
+    }
+}
+
 async fn revoke(ctx: &Ctx, rec: &InstanceRecord) {
     let sb = &ctx.secret_box;
     let open = |v: Option<&str>| {
@@ -201,22 +286,11 @@ async fn revoke(ctx: &Ctx, rec: &InstanceRecord) {
         client_secret: &client_secret,
         redirect_uri: rec.config_str("oauth.callback.url").unwrap_or_default(),
     };
-    let Some(urls) = ctx
-        .urls
-        .get(&rec.element_key)
-        .map(|u| u.for_instance(|k| rec.config_str(k)))
-    else {
+    let (Ok(element), Ok(urls)) = (crate::element_of(rec), ctx.urls.for_record(rec)) else {
         return;
     };
-    if let Err(e) = oauth::revoke(
-        &ctx.http,
-        &rec.element_key,
-        &urls,
-        &app,
-        &access,
-        refresh.as_deref(),
-    )
-    .await
+    if let Err(e) =
+        oauth::revoke(&ctx.http, element, &urls, &app, &access, refresh.as_deref()).await
     {
         tracing::warn!(instance_id = rec.id, error = %e, "token revocation failed; forgetting the tokens anyway");
     }

@@ -32,7 +32,8 @@ pub async fn refresh(
     .await
 }
 
-async fn refresh_locked(
+/// [`refresh`], for a caller that already holds the record lease.
+pub(crate) async fn refresh_locked(
     ctx: &Ctx,
     instance_id: u64,
     seen_version: u64,
@@ -60,14 +61,14 @@ async fn refresh_locked(
         client_secret: &client_secret,
         redirect_uri: rec.config_str("oauth.callback.url").unwrap_or_default(),
     };
+    let element = crate::element_of(&rec)?;
     let urls = ctx
         .urls
-        .get(&rec.element_key)
-        .ok_or_else(|| ProvisionError::Internal(format!("no URLs for {}", rec.element_key)))?
-        .for_instance(|k| rec.config_str(k));
+        .for_record(&rec)
+        .map_err(|e| ProvisionError::Internal(e.to_string()))?;
     let grant = match &refresh_token {
         Some(rt) => Grant::Refresh(rt),
-        None if connect::code_optional(&rec.element_key) => Grant::ClientCredentials,
+        None if connect::code_optional(element) => Grant::ClientCredentials,
         None => {
             let reason =
                 "The provider issued no refresh token; re-authorize the instance".to_string();
@@ -75,7 +76,7 @@ async fn refresh_locked(
             return Err(ProvisionError::InstanceInvalid(reason));
         }
     };
-    match oauth::token(&ctx.http, &rec.element_key, &urls, &app, grant).await {
+    match oauth::token(&ctx.http, element, &urls, &app, grant).await {
         Ok(ts) => {
             rec.provider.access_token = Some(sb.seal(&ts.access_token));
             if let Some(rt) = &ts.refresh_token {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use herald_elements::catalog::{self, ElementDef};
-use herald_elements::{connect, polling};
+use herald_elements::{connect, polling, ElementKey};
 use serde_json::{Map, Value};
 
 use crate::error::ProvisionError;
@@ -283,7 +283,7 @@ pub fn validate_configuration(
 /// Checks the interval floor and that the poller configuration parses; stores the parsed
 /// configuration as an object (it may have arrived as JSON text).
 fn validate_polling(
-    element: &str,
+    element: ElementKey,
     configuration: &mut BTreeMap<String, Value>,
     limits: Limits,
 ) -> Result<(), ProvisionError> {

@@ -25,8 +25,11 @@ use async_nats::jetstream::{self, consumer, stream};
 pub const HDR_TRACEPARENT: &str = "traceparent";
 /// Header naming the element of a raw webhook body.
 pub const HDR_ELEMENT: &str = "Herald-Element";
-/// Header naming the instance when the provider called the instance-scoped ingest URL.
-pub const HDR_INSTANCE: &str = "Herald-Instance";
+/// Header listing the instances (comma-separated ids) whose own secrets verified a delivery:
+/// the normalizer routes it to these and no others.
+pub const HDR_INSTANCES: &str = "Herald-Instances";
+/// Header: JetStream's message-id deduplication (a provider's retry of a stored delivery).
+pub const HDR_MSG_ID: &str = "Nats-Msg-Id";
 /// Header with the request id ingest gave the provider's call.
 pub const HDR_REQUEST_ID: &str = "Elements-Request-Id";
 /// Header: when ingest accepted the provider delivery (RFC 3339).

@@ -182,6 +182,12 @@ impl CommonConfig {
     }
 }
 
+/// `HERALD_PUBLIC_URL`: the external base URL providers reach ingest at (webhook addresses
+/// Herald registers, and the URL HubSpot signs).
+pub fn public_url(env: &Env) -> Result<String, ConfigError> {
+    env.base_url("HERALD_PUBLIC_URL", "http://127.0.0.1:8081")
+}
+
 /// `HERALD_DELIVERY_SCHEDULE`: waits in seconds (decimals allowed) before the 2nd, 3rd, … attempt.
 pub fn parse_schedule(var: &str, raw: &str) -> Result<Vec<Duration>, ConfigError> {
     let mut out = Vec::new();

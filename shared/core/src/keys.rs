@@ -11,7 +11,10 @@
 //! herald:v1:[<prefix>:]{i:<inst>}:instance             STRING instance record (JSON, secrets sealed)
 //! herald:v1:[<prefix>:]instance-token:<sha256>         STRING instance token hash → instance id
 //! herald:v1:[<prefix>:]route:<element>:<account>       SET instance ids behind a provider account
-//! herald:v1:[<prefix>:]webhook-secrets:<element>       HASH instance id → sealed webhook signing secret
+//!                                                      (Box v2 also `route:box:webhook:<webhook id>`)
+//! herald:v1:[<prefix>:]webhook-secrets:<element>       HASH "<instance id>[:<n>]" → sealed webhook signing secret
+//! herald:v1:[<prefix>:]{i:<inst>}:provider-webhooks    SET ids of the provider-side webhooks Herald created
+//! herald:v1:[<prefix>:]{i:<inst>}:accepted             ZSET change key → when accepted(ms): pushed changes already notified
 //! herald:v1:[<prefix>:]{i:<inst>}:sync                 HASH change-feed state {cursor, pending}
 //! herald:v1:[<prefix>:]{i:<inst>}:seen                 HASH object key → version (CREATED vs UPDATED)
 //! herald:v1:[<prefix>:]{i:<inst>}:lock:<name>          STRING lease held while one worker syncs
@@ -28,6 +31,12 @@
 //! Keys that change together share a hash tag (`{i:…}`, `{e:…}`, `{u:…}`), so the layout runs
 //! on Redis Cluster unchanged; the few global keys (sequences, secret lookups, routes, retry
 //! schedule) are each touched alone.
+
+/// The `<account>` part of the route of a provider-side webhook Herald created (Box v2
+/// deliveries name their webhook, not an account).
+pub fn webhook_account(webhook_id: &str) -> String {
+    format!("webhook:{webhook_id}")
+}
 
 /// Builds keys under one prefix.
 #[derive(Debug, Clone)]
@@ -85,6 +94,12 @@ impl Keys {
     }
     pub fn sync_state(&self, inst: u64) -> String {
         format!("{}{{i:{inst}}}:sync", self.base)
+    }
+    pub fn provider_webhooks(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:provider-webhooks", self.base)
+    }
+    pub fn accepted(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:accepted", self.base)
     }
     pub fn seen(&self, inst: u64) -> String {
         format!("{}{{i:{inst}}}:seen", self.base)

@@ -16,6 +16,7 @@
 //! - [`http`]: request ids and the JSON error body every HTTP answer uses.
 //! - [`process`]: the start of every binary (config, logs, signal, exit code).
 //! - [`rpc`]: requests to provisioning over NATS (with patience while it starts).
+//! - [`live_token`]: calling a provider with an instance's token, refreshed ahead and on a 401.
 //! - [`outbox`]: found changes → staged batch → delivery records + EVENTS → committed cursor.
 //! - [`ops`]: the ops listener (`/healthz`, `/readyz`, `/metrics`).
 //! - [`metrics`]: the Prometheus registry and every metric family.
@@ -32,6 +33,7 @@ pub mod crypto;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod live_token;
 pub mod metrics;
 pub mod model;
 pub mod ops;

@@ -45,6 +45,8 @@ pub struct Found {
     pub seen_del: Vec<String>,
     pub provider_data: String,
     pub trace_parent: Option<String>,
+    /// Change keys of a pushed delivery, remembered on commit (see `store::sync`).
+    pub accepted: Vec<String>,
 }
 
 /// Splits the events into notifications of at most `per_notification` and assigns their ids.
@@ -84,6 +86,7 @@ pub async fn build(
         event_date_ms: found.event_date_ms,
         provider_data: found.provider_data,
         trace_parent: found.trace_parent,
+        accepted: found.accepted,
     })
 }
 
@@ -163,7 +166,10 @@ async fn publish(
         };
         let payload = serde_json::to_vec(&msg).map_err(|e| OutboxError::Bus(e.to_string()))?;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("event-{}", n.event_id).as_str());
+        headers.insert(
+            crate::bus::HDR_MSG_ID,
+            format!("event-{}", n.event_id).as_str(),
+        );
         let ack = brokers
             .js
             .publish_with_headers(brokers.topo.events(inst.id), headers, payload.into())

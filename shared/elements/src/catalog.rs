@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::key::ElementKey;
+
 /// One configuration entry of an element.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ConfigEntry {
@@ -24,7 +26,7 @@ pub struct EventsSupported {
 #[derive(Debug, Clone)]
 pub struct ElementDef {
     pub id: u64,
-    pub key: &'static str,
+    pub key: ElementKey,
     pub name: &'static str,
     pub description: &'static str,
     pub image: &'static str,
@@ -257,10 +259,11 @@ const SFDC_ENTRIES: &[ConfigEntry] = &[
     ),
 ];
 
-static CATALOG: &[ElementDef] = &[
+/// In [`ElementKey::ALL`] order, so a key indexes its own entry (checked by a test).
+static CATALOG: [ElementDef; ElementKey::ALL.len()] = [
     ElementDef {
         id: 22,
-        key: "dropbox",
+        key: ElementKey::Dropbox,
         name: "Dropbox",
         description: "Add a Dropbox Instance to connect your existing Dropbox account to the Documents Hub, allowing you to manage files and folders. You will need your Dropbox account information to add an instance.",
         image: "elements/provider_dropbox.png",
@@ -273,7 +276,7 @@ static CATALOG: &[ElementDef] = &[
     },
     ElementDef {
         id: 20,
-        key: "box",
+        key: ElementKey::Box,
         name: "Box",
         description: "Add a Box Instance to connect your existing Box account to the Documents Hub, allowing you to manage files and folders.",
         image: "elements/provider_box.png",
@@ -286,7 +289,7 @@ static CATALOG: &[ElementDef] = &[
     },
     ElementDef {
         id: 3447,
-        key: "docushareflex",
+        key: ElementKey::DocuShareFlex,
         name: "DocuShare Flex",
         description: "Add a DocuShare Flex Instance to connect your DocuShare Flex site to the Documents Hub.",
         image: "elements/provider_docushareflex.png",
@@ -299,7 +302,7 @@ static CATALOG: &[ElementDef] = &[
     },
     ElementDef {
         id: 27,
-        key: "hubspot",
+        key: ElementKey::HubSpot,
         name: "HubSpot CRM",
         description: "Add a HubSpot Instance to connect your existing HubSpot account to the CRM Hub.",
         image: "elements/provider_hubspot.png",
@@ -312,7 +315,7 @@ static CATALOG: &[ElementDef] = &[
     },
     ElementDef {
         id: 29,
-        key: "quickbooks",
+        key: ElementKey::QuickBooks,
         name: "QuickBooks Online",
         description: "Add a QuickBooks Online Instance to connect your QuickBooks company to the Finance Hub.",
         image: "elements/provider_quickbooks.png",
@@ -325,7 +328,7 @@ static CATALOG: &[ElementDef] = &[
     },
     ElementDef {
         id: 15,
-        key: "sfdc",
+        key: ElementKey::Sfdc,
         name: "Salesforce Sales Cloud",
         description: "Add a Salesforce Instance to connect your existing Salesforce account to the CRM Hub.",
         image: "elements/provider_sfdc.png",
@@ -340,12 +343,17 @@ static CATALOG: &[ElementDef] = &[
 
 /// Every element.
 pub fn all() -> &'static [ElementDef] {
-    CATALOG
+    &CATALOG
 }
 
 /// One element by key (case-insensitive).
 pub fn find(key: &str) -> Option<&'static ElementDef> {
-    CATALOG.iter().find(|e| e.key.eq_ignore_ascii_case(key))
+    ElementKey::parse(key).map(get)
+}
+
+/// The entry of a typed key (every key has one).
+pub fn get(key: ElementKey) -> &'static ElementDef {
+    &CATALOG[key as usize]
 }
 
 impl ElementDef {
@@ -396,5 +404,19 @@ impl ElementDef {
         let mut v = self.catalog_json();
         v["configuration"] = serde_json::json!(self.all_entries().collect::<Vec<_>>());
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_indexes_its_own_entry() {
+        for k in ElementKey::ALL {
+            assert_eq!(get(k).key, k);
+            assert_eq!(find(k.as_str()).map(|d| d.key), Some(k));
+        }
+        assert!(find("gmail").is_none());
     }
 }

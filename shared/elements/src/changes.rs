@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::dropbox;
+use crate::key::ElementKey;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
 
@@ -24,14 +25,14 @@ pub enum Fetched {
 pub use dropbox::changes::Classified;
 
 /// Whether an element keeps a change feed.
-pub fn has_feed(element: &str) -> bool {
+pub fn has_feed(element: ElementKey) -> bool {
     element == dropbox::KEY
 }
 
 /// Lists everything to start a feed.
 pub async fn start(
     http: &reqwest::Client,
-    element: &str,
+    element: ElementKey,
     urls: &ProviderUrls,
     token: &str,
 ) -> Result<FeedStart, ElementError> {
@@ -52,7 +53,7 @@ pub async fn start(
 /// Fetches every change after `cursor`; returns them and the new cursor.
 pub async fn fetch(
     http: &reqwest::Client,
-    element: &str,
+    element: ElementKey,
     urls: &ProviderUrls,
     token: &str,
     cursor: &str,

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::key::ElementKey;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
 use crate::{boxcom, dropbox};
@@ -9,7 +10,7 @@ use crate::{boxcom, dropbox};
 /// Creates a folder at `path`; answers the hub's folder object.
 pub async fn create_folder(
     http: &reqwest::Client,
-    element: &str,
+    element: ElementKey,
     urls: &ProviderUrls,
     token: &str,
     path: &str,

@@ -56,3 +56,9 @@ impl From<reqwest::Error> for ElementError {
         }
     }
 }
+
+impl herald_core::live_token::ProviderFailure for ElementError {
+    fn token_refused(&self) -> bool {
+        matches!(self, Self::Unauthorized(_))
+    }
+}

@@ -9,7 +9,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::answer::Answer;
 use crate::catalog::ElementDef;
+use crate::key::ElementKey;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
 
@@ -45,7 +47,7 @@ pub struct OAuthSpec {
     pub authorize_extra: &'static [(&'static str, &'static str)],
 }
 
-pub fn spec(element: &str) -> Option<OAuthSpec> {
+pub fn spec(element: ElementKey) -> OAuthSpec {
     let s = |authorize_path, token_path, client_auth, revoke, authorize_extra| OAuthSpec {
         authorize_path,
         token_path,
@@ -53,51 +55,50 @@ pub fn spec(element: &str) -> Option<OAuthSpec> {
         revoke,
         authorize_extra,
     };
-    Some(match element {
-        "dropbox" => s(
+    match element {
+        ElementKey::Dropbox => s(
             "/oauth2/authorize",
             "/oauth2/token",
             ClientAuth::Body,
             Revoke::Bearer("/2/auth/token/revoke"),
             &[("token_access_type", "offline")],
         ),
-        "box" => s(
+        ElementKey::Box => s(
             "/api/oauth2/authorize",
             "/oauth2/token",
             ClientAuth::Body,
             Revoke::Form("/oauth2/revoke"),
             &[],
         ),
-        "docushareflex" => s(
+        ElementKey::DocuShareFlex => s(
             "/oauth2/authorize",
             "/oauth2/token",
             ClientAuth::Body,
             Revoke::Form("/oauth2/revoke"),
             &[],
         ),
-        "hubspot" => s(
+        ElementKey::HubSpot => s(
             "/oauth/authorize",
             "/oauth/v1/token",
             ClientAuth::Body,
             Revoke::DeleteRefresh("/oauth/v1/refresh-tokens"),
             &[],
         ),
-        "quickbooks" => s(
+        ElementKey::QuickBooks => s(
             "/connect/oauth2",
             "/oauth2/v1/tokens/bearer",
             ClientAuth::Basic,
             Revoke::Form("/oauth2/v1/tokens/revoke"),
             &[],
         ),
-        "sfdc" => s(
+        ElementKey::Sfdc => s(
             "/services/oauth2/authorize",
             "/services/oauth2/token",
             ClientAuth::Body,
             Revoke::Form("/services/oauth2/revoke"),
             &[],
         ),
-        _ => return None,
-    })
+    }
 }
 
 /// The client app registered at the provider.
@@ -140,8 +141,13 @@ pub fn authorize_url(
     state: Option<&str>,
     scope: Option<&str>,
 ) -> Result<String, ElementError> {
-    let spec = spec(def.key)
-        .ok_or_else(|| ElementError::Unsupported(format!("{} has no OAuth flow", def.key)))?;
+    if !def.type_oauth {
+        return Err(ElementError::Unsupported(format!(
+            "{} has no OAuth flow",
+            def.key
+        )));
+    }
+    let spec = spec(def.key);
     let base = format!("{}{}", urls.auth, spec.authorize_path);
     let mut url = url::Url::parse(&base).map_err(|e| ElementError::Invalid(e.to_string()))?;
     {
@@ -165,13 +171,12 @@ pub fn authorize_url(
 /// Presents a grant at the element's token endpoint.
 pub async fn token(
     http: &reqwest::Client,
-    element: &str,
+    element: ElementKey,
     urls: &ProviderUrls,
     app: &OAuthApp<'_>,
     grant: Grant<'_>,
 ) -> Result<TokenSet, ElementError> {
-    let spec = spec(element)
-        .ok_or_else(|| ElementError::Unsupported(format!("{element} has no OAuth flow")))?;
+    let spec = spec(element);
     let mut form: Vec<(&str, &str)> = match grant {
         Grant::Code(code) => vec![
             ("grant_type", "authorization_code"),
@@ -191,14 +196,9 @@ pub async fn token(
         }
         ClientAuth::Basic => req = req.basic_auth(app.client_id, Some(app.client_secret)),
     }
-    let resp = req.form(&form).send().await?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await?;
-    if !(200..300).contains(&status) {
-        return Err(provider_error(status, &text));
-    }
+    let answer = Answer::of(req.form(&form)).await?;
     let mut v: Map<String, Value> =
-        serde_json::from_str(&text).map_err(|_| ElementError::Provider {
+        serde_json::from_str(&answer.text).map_err(|_| ElementError::Provider {
             status: 502,
             message: "unreadable token answer".into(),
         })?;
@@ -224,45 +224,16 @@ pub async fn token(
     })
 }
 
-/// Maps a provider's error answer, in whatever shape it uses.
-pub fn provider_error(status: u16, text: &str) -> ElementError {
-    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    let pick = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let reason = [
-        pick("error").or(pick("status")),
-        pick("error_description").or(pick("message")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(": ");
-    let message = if reason.is_empty() {
-        text.chars().take(200).collect()
-    } else {
-        reason
-    };
-    match status {
-        401 => ElementError::Unauthorized(message),
-        429 => ElementError::RateLimited {
-            retry_after_secs: None,
-        },
-        400..=499 => ElementError::Rejected { status, message },
-        _ => ElementError::Provider { status, message },
-    }
-}
-
 /// Revokes an instance's tokens at the provider (best effort is the caller's choice).
 pub async fn revoke(
     http: &reqwest::Client,
-    element: &str,
+    element: ElementKey,
     urls: &ProviderUrls,
     app: &OAuthApp<'_>,
     access_token: &str,
     refresh_token: Option<&str>,
 ) -> Result<(), ElementError> {
-    let Some(spec) = spec(element) else {
-        return Ok(());
-    };
+    let spec = spec(element);
     let resp = match spec.revoke {
         Revoke::None => return Ok(()),
         Revoke::Bearer(path) => {
@@ -293,10 +264,5 @@ pub async fn revoke(
                 .await?
         }
     };
-    let status = resp.status().as_u16();
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    let text = resp.text().await.unwrap_or_default();
-    Err(provider_error(status, &text))
+    Answer::read(resp).await?.success().map(|_| ())
 }

@@ -3,13 +3,20 @@
 //! the provider's documented paths. Where a provider has several API hosts (Dropbox's RPC and
 //! content hosts, QuickBooks' API and token hosts), an API override replaces all of them.
 //! A `{docushare.domain}`-style placeholder stands for an instance configuration value
-//! (see [`ProviderUrls::for_instance`]).
+//! (see [`ProviderUrls::for_instance`]). [`ElementUrls::for_record`] is the one rule for the
+//! hosts an instance's calls go to: placeholders filled from its configuration, and the API
+//! host the provider named at connect time (Salesforce `instance_url`) unless the operator
+//! overrode the element's API URL (a fake, a proxy), which always wins.
 
 use std::collections::HashMap;
 
 use herald_core::config::{ConfigError, Env};
 
+use herald_core::model::InstanceRecord;
+
 use crate::catalog;
+use crate::key::ElementKey;
+use crate::ElementError;
 
 /// One element's hosts.
 #[derive(Debug, Clone)]
@@ -20,38 +27,39 @@ pub struct ProviderUrls {
     pub content: String,
     /// The OAuth token host; equals `api` when overridden.
     pub token: String,
+    /// `HERALD_ELEMENT_<KEY>_API_URL` was set.
+    pub overridden: bool,
 }
 
 /// (api, auth, content, token) of each element.
-fn defaults(key: &str) -> [&'static str; 4] {
+fn defaults(key: ElementKey) -> [&'static str; 4] {
     match key {
-        "dropbox" => [
+        ElementKey::Dropbox => [
             "https://api.dropboxapi.com",
             "https://www.dropbox.com",
             "https://content.dropboxapi.com",
             "https://api.dropboxapi.com",
         ],
-        "box" => [
+        ElementKey::Box => [
             "https://api.box.com",
             "https://account.box.com",
             "https://upload.box.com",
             "https://api.box.com",
         ],
-        "docushareflex" => ["https://{docushare.domain}"; 4],
-        "hubspot" => [
+        ElementKey::DocuShareFlex => ["https://{docushare.domain}"; 4],
+        ElementKey::HubSpot => [
             "https://api.hubapi.com",
             "https://app.hubspot.com",
             "https://api.hubapi.com",
             "https://api.hubapi.com",
         ],
-        "quickbooks" => [
+        ElementKey::QuickBooks => [
             "https://quickbooks.api.intuit.com",
             "https://appcenter.intuit.com",
             "https://quickbooks.api.intuit.com",
             "https://oauth.platform.intuit.com",
         ],
-        "sfdc" => ["https://login.salesforce.com"; 4],
-        _ => ["https://invalid.example"; 4],
+        ElementKey::Sfdc => ["https://login.salesforce.com"; 4],
     }
 }
 
@@ -78,19 +86,20 @@ impl ProviderUrls {
             auth: fill(&self.auth),
             content: fill(&self.content),
             token: fill(&self.token),
+            overridden: self.overridden,
         }
     }
 }
 
 /// Every element's hosts.
 #[derive(Debug, Clone, Default)]
-pub struct ElementUrls(HashMap<&'static str, ProviderUrls>);
+pub struct ElementUrls(HashMap<ElementKey, ProviderUrls>);
 
 impl ElementUrls {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let mut map = HashMap::new();
         for def in catalog::all() {
-            let upper = def.key.to_ascii_uppercase();
+            let upper = def.key.as_str().to_ascii_uppercase();
             let [api, auth, content, token] = defaults(def.key);
             let api_var = format!("HERALD_ELEMENT_{upper}_API_URL");
             let auth_var = format!("HERALD_ELEMENT_{upper}_AUTH_URL");
@@ -106,6 +115,7 @@ impl ElementUrls {
                         token: api.clone(),
                         auth,
                         api,
+                        overridden: true,
                     }
                 }
                 None => ProviderUrls {
@@ -113,6 +123,7 @@ impl ElementUrls {
                     auth,
                     content: content.into(),
                     token: token.into(),
+                    overridden: false,
                 },
             };
             map.insert(def.key, urls);
@@ -120,8 +131,23 @@ impl ElementUrls {
         Ok(Self(map))
     }
 
-    pub fn get(&self, key: &str) -> Option<&ProviderUrls> {
-        self.0.get(key)
+    pub fn get(&self, key: ElementKey) -> Option<&ProviderUrls> {
+        self.0.get(&key)
+    }
+
+    /// The hosts an instance's calls go to (see the module doc).
+    pub fn for_record(&self, inst: &InstanceRecord) -> Result<ProviderUrls, ElementError> {
+        let key = ElementKey::parse(&inst.element_key).ok_or_else(|| {
+            ElementError::Unsupported(format!("{} is not in the catalog", inst.element_key))
+        })?;
+        let base = self
+            .get(key)
+            .ok_or_else(|| ElementError::Unsupported(format!("{key} has no provider URLs here")))?;
+        let mut urls = base.for_instance(|k| inst.config_str(k));
+        if let (false, Some(api)) = (urls.overridden, inst.provider.api_base.as_deref()) {
+            urls.api = api.trim_end_matches('/').to_string();
+        }
+        Ok(urls)
     }
 }
 
@@ -136,12 +162,15 @@ mod tests {
             "http://127.0.0.1:9/qb/",
         )]);
         let urls = ElementUrls::from_env(&env).expect("valid");
-        let qb = urls.get("quickbooks").expect("qb");
+        let qb = urls.get(ElementKey::QuickBooks).expect("qb");
         assert_eq!(qb.token, "http://127.0.0.1:9/qb");
         assert_eq!(qb.auth, "https://appcenter.intuit.com");
-        let ds = urls.get("docushareflex").expect("ds").for_instance(|k| {
-            (k == "docushare.domain").then_some("https://acme.docushareflex.com/")
-        });
+        let ds = urls
+            .get(ElementKey::DocuShareFlex)
+            .expect("ds")
+            .for_instance(|k| {
+                (k == "docushare.domain").then_some("https://acme.docushareflex.com/")
+            });
         assert_eq!(ds.api, "https://acme.docushareflex.com");
         let bad = Env::from_pairs([("HERALD_ELEMENT_BOX_AUTH_URL", "ftp://x")]);
         assert_eq!(

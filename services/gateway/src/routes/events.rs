@@ -155,7 +155,10 @@ async fn queue_resend(
     };
     let payload = serde_json::to_vec(&msg).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", format!("{tag}-{event_id}").as_str());
+    headers.insert(
+        herald_core::bus::HDR_MSG_ID,
+        format!("{tag}-{event_id}").as_str(),
+    );
     let unavailable =
         |e: String| ApiError::Unavailable(format!("Could not queue it ({e}), try again"));
     let ack = state

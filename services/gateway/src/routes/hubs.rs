@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use herald_elements::documents;
+use herald_elements::{documents, ElementKey};
 use serde_json::Value;
 
 use crate::auth::InstanceAuth;
@@ -34,10 +34,12 @@ pub async fn create_folder(
     let path = path_param(&q)?;
     let inst = &auth.instance;
     let http = state.http.clone();
-    let element = inst.element_key.clone();
+    let element = ElementKey::parse(&inst.element_key).ok_or_else(|| {
+        ApiError::BadRequest(format!("{} is not in the catalog", inst.element_key))
+    })?;
     let folder = with_token(&state, inst, |token, urls| {
-        let (http, element, path) = (http.clone(), element.clone(), path.clone());
-        async move { documents::create_folder(&http, &element, &urls, &token, &path).await }
+        let (http, path) = (http.clone(), path.clone());
+        async move { documents::create_folder(&http, element, &urls, &token, &path).await }
     })
     .await?;
     Ok(Json(folder))

@@ -11,6 +11,7 @@ mod hubs;
 mod instances;
 mod polls;
 pub(crate) mod rpc;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
@@ -301,6 +302,61 @@ pub fn operations() -> Vec<Operation> {
             .status(409)
             .status(502)
             .status(504),
+        ),
+        op(
+            Method::POST,
+            "/hubs/documents/webhooks",
+            post(webhooks::create),
+            Doc::new(
+                "createWebhook",
+                "Create a Box webhook (v2) whose deliveries come to Herald",
+                Auth::Instance,
+            )
+            .body(S::WebhookCreate)
+            .ok(S::Webhook)
+            .status(400)
+            .status(404)
+            .status(409)
+            .status(502)
+            .status(503)
+            .status(504),
+        ),
+        op(
+            Method::GET,
+            "/hubs/documents/webhooks",
+            get(webhooks::list),
+            Doc::new(
+                "listWebhooks",
+                "The Box webhooks of the instance's user",
+                Auth::Instance,
+            )
+            .ok(S::WebhookList)
+            .status(400)
+            .status(502)
+            .status(504),
+        ),
+        op(
+            Method::GET,
+            "/hubs/documents/webhooks/{id}",
+            get(webhooks::get),
+            Doc::new("getWebhook", "One Box webhook", Auth::Instance)
+                .ok(S::Webhook)
+                .status(400)
+                .status(404)
+                .status(502)
+                .status(504),
+        ),
+        op(
+            Method::DELETE,
+            "/hubs/documents/webhooks/{id}",
+            delete(webhooks::delete),
+            Doc::new("deleteWebhook", "Delete a Box webhook", Auth::Instance)
+                .ok(S::Deleted)
+                .status(400)
+                .status(404)
+                .status(502)
+                .status(503)
+                .status(504),
         ),
     ]
 }

@@ -39,7 +39,7 @@ pub async fn poll_now(
     let payload = serde_json::to_vec(&job).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(
-        "Nats-Msg-Id",
+        herald_core::bus::HDR_MSG_ID,
         format!("poll-{}-manual-{now}", rec.id).as_str(),
     );
     let unavailable =

@@ -9,7 +9,7 @@ use redis::AsyncCommands;
 
 use super::{corrupt, Conn, StoreResult};
 use crate::crypto::secret_hash;
-use crate::keys::Keys;
+use crate::keys::{webhook_account, Keys};
 use crate::model::InstanceRecord;
 
 /// What an instance is found by, besides its id.
@@ -17,9 +17,22 @@ use crate::model::InstanceRecord;
 pub struct InstanceIndexes {
     /// Provider account ids (webhook routing), per element.
     pub routes: Vec<String>,
-    /// The sealed webhook signing secret of the element's app, if the element signs webhooks.
-    pub webhook_secret: Option<String>,
+    /// The sealed webhook signing secrets of the instance (the element's signing entries the
+    /// instance has), so ingest can tell a delivery signed by any of the element's apps.
+    pub webhook_secrets: Vec<String>,
 }
+
+/// The `webhook-secrets` fields of an instance: `<id>` for the first, `<id>:<n>` after.
+fn secret_field(inst: u64, n: usize) -> String {
+    if n == 0 {
+        inst.to_string()
+    } else {
+        format!("{inst}:{n}")
+    }
+}
+
+/// Signing entries an element has at most (Box: primary and secondary key).
+const MAX_SECRETS: usize = 4;
 
 pub async fn insert(
     conn: &mut Conn,
@@ -37,11 +50,7 @@ pub async fn insert(
             .sadd(keys.route(&rec.element_key, account), rec.id)
             .await?;
     }
-    if let Some(sealed) = &idx.webhook_secret {
-        let _: () = conn
-            .hset(keys.webhook_secrets(&rec.element_key), rec.id, sealed)
-            .await?;
-    }
+    set_webhook_secrets(conn, keys, rec, &idx.webhook_secrets).await?;
     put(conn, keys, rec).await
 }
 
@@ -117,11 +126,23 @@ pub async fn delete(
             .srem(keys.route(&rec.element_key, account), rec.id)
             .await?;
     }
+    let fields: Vec<String> = (0..MAX_SECRETS).map(|n| secret_field(rec.id, n)).collect();
     let _: () = conn
-        .hdel(keys.webhook_secrets(&rec.element_key), rec.id)
+        .hdel(keys.webhook_secrets(&rec.element_key), fields)
         .await?;
+    let webhooks = provider_webhooks(conn, keys, rec.id).await?;
+    for id in webhooks {
+        let _: () = conn
+            .srem(keys.route(&rec.element_key, &webhook_account(&id)), rec.id)
+            .await?;
+    }
     let _: () = conn
-        .del(&[keys.sync_state(rec.id), keys.seen(rec.id)])
+        .del(&[
+            keys.sync_state(rec.id),
+            keys.seen(rec.id),
+            keys.accepted(rec.id),
+            keys.provider_webhooks(rec.id),
+        ])
         .await?;
     Ok(())
 }
@@ -132,15 +153,74 @@ pub async fn delete_token(conn: &mut Conn, keys: &Keys, token_hash: &str) -> Sto
     Ok(())
 }
 
-/// Replaces the instance's webhook signing secret (sealed).
-pub async fn set_webhook_secret(
+/// Replaces the instance's webhook signing secrets (sealed).
+pub async fn set_webhook_secrets(
     conn: &mut Conn,
     keys: &Keys,
     rec: &InstanceRecord,
-    sealed: &str,
+    sealed: &[String],
+) -> StoreResult<()> {
+    let key = keys.webhook_secrets(&rec.element_key);
+    let mut pipe = redis::pipe();
+    pipe.atomic().hdel(
+        &key,
+        (0..MAX_SECRETS)
+            .map(|n| secret_field(rec.id, n))
+            .collect::<Vec<_>>(),
+    );
+    for (n, s) in sealed.iter().take(MAX_SECRETS).enumerate() {
+        pipe.hset(&key, secret_field(rec.id, n), s);
+    }
+    let _: () = pipe.query_async(conn).await?;
+    Ok(())
+}
+
+/// Remembers a provider-side webhook Herald created for the instance, and routes deliveries
+/// that name it (`route:<element>:webhook:<id>`) to the instance.
+pub async fn add_provider_webhook(
+    conn: &mut Conn,
+    keys: &Keys,
+    rec: &InstanceRecord,
+    webhook_id: &str,
 ) -> StoreResult<()> {
     let _: () = conn
-        .hset(keys.webhook_secrets(&rec.element_key), rec.id, sealed)
+        .sadd(keys.provider_webhooks(rec.id), webhook_id)
+        .await?;
+    let _: () = conn
+        .sadd(
+            keys.route(&rec.element_key, &webhook_account(webhook_id)),
+            rec.id,
+        )
         .await?;
     Ok(())
+}
+
+/// Forgets a provider-side webhook (deleted at the provider).
+pub async fn remove_provider_webhook(
+    conn: &mut Conn,
+    keys: &Keys,
+    rec: &InstanceRecord,
+    webhook_id: &str,
+) -> StoreResult<()> {
+    let _: () = conn
+        .srem(
+            keys.route(&rec.element_key, &webhook_account(webhook_id)),
+            rec.id,
+        )
+        .await?;
+    let _: () = conn
+        .srem(keys.provider_webhooks(rec.id), webhook_id)
+        .await?;
+    Ok(())
+}
+
+/// The provider-side webhooks Herald created for the instance.
+pub async fn provider_webhooks(
+    conn: &mut Conn,
+    keys: &Keys,
+    inst: u64,
+) -> StoreResult<Vec<String>> {
+    let mut ids: Vec<String> = conn.smembers(keys.provider_webhooks(inst)).await?;
+    ids.sort();
+    Ok(ids)
 }

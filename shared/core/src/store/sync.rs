@@ -7,7 +7,14 @@
 //!                  requested / completed   sync tickets (below)
 //! {i:<inst>}:seen  <object key> → <version>   what exists, so CREATED and UPDATED are told apart
 //! {i:<inst>}:lock:<name>   a lease so one worker at a time syncs an instance
+//! {i:<inst>}:accepted  <change key> → when (ms)   changes of pushed deliveries already notified
 //! ```
+//!
+//! Elements whose deliveries carry the changes themselves (Box, HubSpot, QuickBooks) have no
+//! cursor; their batches name the change keys they notify (`accepted`), committed with the batch
+//! in the same Lua call, so a provider retry of an accepted change — or a redelivery of the same
+//! stored delivery — finds its key and is not notified again. Keys older than
+//! [`ACCEPTED_RETENTION_MS`] are pruned on commit (providers stop retrying long before).
 //!
 //! A sync stages its batch (ids already assigned) before publishing anything, publishes, then
 //! commits (cursor, seen changes, pending cleared) in one Lua call on the instance's tag. Stage
@@ -45,7 +52,14 @@ pub struct PendingBatch {
     pub event_date_ms: i64,
     pub provider_data: String,
     pub trace_parent: Option<String>,
+    /// Change keys of pushed deliveries this batch notifies (see the module doc).
+    #[serde(default)]
+    pub accepted: Vec<String>,
 }
+
+/// How long a pushed change's key is remembered: longer than any provider retries
+/// (HubSpot 24 h, Box 2 h, QuickBooks days apart), as long as EVENTS keeps notifications.
+pub const ACCEPTED_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StagedNotification {
@@ -133,7 +147,15 @@ redis.call('HDEL', KEYS[1], 'pending')
 if cur ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], 'cursor', ARGV[3])
 local n = tonumber(ARGV[4])
-local i = 5
+local accepted = tonumber(ARGV[5])
+local i = 8
+for _ = 1, accepted do
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[i])
+  i = i + 1
+end
+if accepted > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[7])
+end
 for _ = 1, n do
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -177,12 +199,17 @@ pub async fn commit(
     batch: &PendingBatch,
     fence: &Fence,
 ) -> StoreResult<Fenced> {
+    let now = crate::time::now_ms();
     let mut args: Vec<String> = vec![
         fence.holder.clone(),
         batch.from_cursor.clone(),
         batch.to_cursor.clone(),
         batch.seen_set.len().to_string(),
+        batch.accepted.len().to_string(),
+        now.to_string(),
+        (now - ACCEPTED_RETENTION_MS).to_string(),
     ];
+    args.extend(batch.accepted.iter().cloned());
     for (k, v) in &batch.seen_set {
         args.push(k.clone());
         args.push(v.clone());
@@ -192,6 +219,7 @@ pub async fn commit(
         .key(keys.sync_state(inst))
         .key(&fence.lock_key)
         .key(keys.seen(inst))
+        .key(keys.accepted(inst))
         .arg(args)
         .invoke_async(conn)
         .await?;
@@ -218,6 +246,28 @@ pub async fn seen(
         .cloned()
         .zip(vals)
         .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect())
+}
+
+/// Which of these change keys were already notified.
+pub async fn accepted(
+    conn: &mut Conn,
+    keys: &Keys,
+    inst: u64,
+    changes: &[String],
+) -> StoreResult<std::collections::HashSet<String>> {
+    if changes.is_empty() {
+        return Ok(Default::default());
+    }
+    let scores: Vec<Option<f64>> = redis::cmd("ZMSCORE")
+        .arg(keys.accepted(inst))
+        .arg(changes)
+        .query_async(conn)
+        .await?;
+    Ok(changes
+        .iter()
+        .zip(scores)
+        .filter_map(|(k, s)| s.map(|_| k.clone()))
         .collect())
 }
 

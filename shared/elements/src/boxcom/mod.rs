@@ -1,43 +1,24 @@
 //! Box (`box` is a Rust keyword, hence the module name): the content API at `<API_URL>/2.0/…`.
 //! Box addresses items by id; hub paths are resolved by walking folder listings from the root
 //! folder `0`.
+//!
+//! - [`webhook`]: v1 and v2 deliveries (verification, routing, events).
+//! - [`webhooks_api`]: the v2 webhooks the documents hub creates, lists and deletes.
+
+pub mod webhook;
+pub mod webhooks_api;
 
 use serde_json::{json, Value};
 
-use crate::oauth::provider_error;
+use crate::answer::Answer;
+use crate::key::ElementKey;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
 
-pub const KEY: &str = "box";
+pub const KEY: ElementKey = ElementKey::Box;
 
 async fn call(req: reqwest::RequestBuilder, token: &str) -> Result<Value, ElementError> {
-    let resp = req.bearer_auth(token).send().await?;
-    let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok());
-    let text = resp.text().await?;
-    match status {
-        200..=299 => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
-        401 => Err(ElementError::Unauthorized(
-            "Box refused the access token".into(),
-        )),
-        429 => Err(ElementError::RateLimited {
-            retry_after_secs: retry_after,
-        }),
-        _ => {
-            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            match v.get("message").and_then(Value::as_str) {
-                Some(m) if (400..500).contains(&status) => Err(ElementError::Rejected {
-                    status,
-                    message: m.to_string(),
-                }),
-                _ => Err(provider_error(status, &text)),
-            }
-        }
-    }
+    Answer::of(req.bearer_auth(token)).await?.json("Box answer")
 }
 
 /// The id of the folder at `path` (`/` is `0`).

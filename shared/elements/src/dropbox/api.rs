@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::answer::Answer;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
 
@@ -37,59 +38,18 @@ pub async fn rpc(
     route: &str,
     body: &Value,
 ) -> Result<Value, ElementError> {
-    let resp = http
+    let req = http
         .post(format!("{}/2/{route}", urls.api))
         .bearer_auth(token)
-        .json(body)
-        .send()
-        .await?;
-    let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok());
-    let text = resp.text().await?;
-    match status {
-        200..=299 => serde_json::from_str(&text).map_err(|_| ElementError::Provider {
-            status,
-            message: "unreadable Dropbox answer".into(),
-        }),
-        401 => Err(ElementError::Unauthorized(summary(&text))),
-        409 => {
-            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if v.pointer("/error/.tag").and_then(Value::as_str) == Some("reset") {
-                Err(ElementError::CursorReset)
-            } else {
-                Err(ElementError::Rejected {
-                    status,
-                    message: summary(&text),
-                })
-            }
+        .json(body);
+    let answer = Answer::read(req.send().await?).await?;
+    if answer.status == 409 {
+        let v: Value = serde_json::from_str(&answer.text).unwrap_or(Value::Null);
+        if v.pointer("/error/.tag").and_then(Value::as_str) == Some("reset") {
+            return Err(ElementError::CursorReset);
         }
-        429 => Err(ElementError::RateLimited {
-            retry_after_secs: retry_after,
-        }),
-        400..=499 => Err(ElementError::Rejected {
-            status,
-            message: summary(&text),
-        }),
-        _ => Err(ElementError::Provider {
-            status,
-            message: summary(&text),
-        }),
     }
-}
-
-fn summary(text: &str) -> String {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| {
-            v.get("error_summary")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| text.chars().take(200).collect())
+    answer.success()?.json("Dropbox answer")
 }
 
 async fn page_through(

@@ -9,4 +9,6 @@ pub mod api;
 pub mod changes;
 pub mod webhook;
 
-pub const KEY: &str = "dropbox";
+use crate::key::ElementKey;
+
+pub const KEY: ElementKey = ElementKey::Dropbox;

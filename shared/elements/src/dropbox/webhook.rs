@@ -4,17 +4,9 @@
 use herald_core::signing::{constant_time_eq, hmac_sha256};
 use serde::Deserialize;
 
-pub const SIGNATURE_HEADER: &str = "x-dropbox-signature";
+use crate::webhooks::{Inbound, Read, Rejection, Routing};
 
-/// True when `signature` matches the body under any of the app secrets.
-pub fn verify(secrets: &[String], body: &[u8], signature: &str) -> bool {
-    let Ok(given) = hex::decode(signature.trim()) else {
-        return false;
-    };
-    secrets
-        .iter()
-        .any(|s| constant_time_eq(&hmac_sha256(s.as_bytes(), &[body]), &given))
-}
+pub const SIGNATURE_HEADER: &str = "x-dropbox-signature";
 
 #[derive(Deserialize)]
 struct Notification {
@@ -33,23 +25,68 @@ pub fn accounts(body: &[u8]) -> Option<Vec<String>> {
     Some(n.list_folder.map(|l| l.accounts).unwrap_or_default())
 }
 
+/// Every account the body names is a route. Dropbox sends the same body for every change of an
+/// account, so a delivery has no identity of its own (the change feed deduplicates).
+pub fn read(inbound: &Inbound<'_>) -> Result<Read, Rejection> {
+    if inbound.header(SIGNATURE_HEADER).is_none() {
+        return Err(Rejection::BadSignature);
+    }
+    let accounts = accounts(inbound.body).ok_or(Rejection::Malformed)?;
+    Ok(Read {
+        routing: Routing::All(accounts),
+        dedupe_id: None,
+    })
+}
+
+/// True when the signature matches the body under the app secret.
+pub fn verify(inbound: &Inbound<'_>, secret: &str) -> bool {
+    let Some(Ok(given)) = inbound.header(SIGNATURE_HEADER).map(hex::decode) else {
+        return false;
+    };
+    constant_time_eq(&hmac_sha256(secret.as_bytes(), &[inbound.body]), &given)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::webhooks::HeaderLookup;
+
+    struct Sig(&'static str);
+    impl HeaderLookup for Sig {
+        fn header(&self, name: &str) -> Option<&str> {
+            (name == SIGNATURE_HEADER).then_some(self.0)
+        }
+    }
+
+    fn inbound<'a>(h: &'a Sig, body: &'a [u8]) -> Inbound<'a> {
+        Inbound {
+            method: "POST",
+            urls: &[],
+            headers: h,
+            body,
+            now_ms: 0,
+        }
+    }
 
     #[test]
     fn provider_test_vector_verifies() {
         let body = br#"{"list_folder": {"accounts": ["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]}, "delta": {"users": [12345678]}}"#;
-        let sig = "a82630e9eddfc89411185211df80ef41d6082db2fffc1be63e8f2c4aa4d25b37";
-        let secrets = vec!["other".to_string(), "dbx_app_secret_example".to_string()];
-        assert!(verify(&secrets, body, sig));
-        assert!(!verify(&secrets[..1], body, sig));
-        assert!(!verify(&secrets, b"{}", sig));
-        assert!(!verify(&secrets, body, "zz"));
+        let good = Sig("a82630e9eddfc89411185211df80ef41d6082db2fffc1be63e8f2c4aa4d25b37");
+        assert!(verify(&inbound(&good, body), "dbx_app_secret_example"));
+        assert!(!verify(&inbound(&good, body), "other"));
+        assert!(!verify(&inbound(&good, b"{}"), "dbx_app_secret_example"));
+        assert!(!verify(
+            &inbound(&Sig("zz"), body),
+            "dbx_app_secret_example"
+        ));
+        let read = read(&inbound(&good, body)).expect("reads");
         assert_eq!(
-            accounts(body).expect("parses"),
-            vec!["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc".to_string()]
+            read.routing,
+            Routing::All(vec!["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc".to_string()])
         );
-        assert!(accounts(b"not json").is_none());
+        assert_eq!(
+            super::read(&inbound(&good, b"not json")).err(),
+            Some(Rejection::Malformed)
+        );
     }
 }

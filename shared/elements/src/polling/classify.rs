@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::dates::iso;
 use super::fetch::Record;
+use crate::key::ElementKey;
 
 /// How one resource classifies.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +55,7 @@ pub fn seen_key(r: &Record) -> String {
 
 /// Events, and the seen-map entries to store with them.
 pub fn classify(
-    element: &str,
+    element: ElementKey,
     records: &[(Record, Rules)],
     seen: &HashMap<String, String>,
     now_ms: i64,
@@ -141,7 +142,7 @@ mod tests {
             (rec("3", 100, 900), rules),     // not updated since the cursor
             (rec("4", 1_000, 9_000), rules),
         ];
-        let (events, seen_set) = classify("x", &records, &seen, 0);
+        let (events, seen_set) = classify(ElementKey::Sfdc, &records, &seen, 0);
         let kinds: Vec<(&str, &str)> = events
             .iter()
             .map(|e| {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::java_date;
+use crate::key::ElementKey;
 
 /// Where a resource's dates are and how they are written.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -81,8 +82,8 @@ impl FlexNumber {
 }
 
 /// Whether an element's resources may omit `url` (its own poller knows how to ask).
-pub fn url_optional(element: &str) -> bool {
-    matches!(element, "sfdc" | "quickbooks")
+pub fn url_optional(element: ElementKey) -> bool {
+    matches!(element, ElementKey::Sfdc | ElementKey::QuickBooks)
 }
 
 /// Parses and validates a configuration value (object or JSON text); every resource needs a `url`.

@@ -12,6 +12,7 @@ use super::classify::Rules;
 use super::config::{self, Resource};
 use super::fetch::{self, Context, Record};
 use super::{quickbooks, sfdc};
+use crate::key::ElementKey;
 use crate::ElementError;
 
 /// Default tolerance for CREATED vs UPDATED when a resource sets none.
@@ -33,7 +34,7 @@ pub fn docushare_default() -> Value {
 
 /// What a poll needs to know about the instance.
 pub struct PollInput<'a> {
-    pub element: &'a str,
+    pub element: ElementKey,
     pub configuration: &'a BTreeMap<String, Value>,
     /// The API base (after overrides and per-instance hosts).
     pub api_base: &'a str,
@@ -72,7 +73,9 @@ fn resources(input: &PollInput<'_>) -> Result<BTreeMap<String, Resource>, Elemen
         }
     }
     match input.element {
-        "docushareflex" => config::parse(&docushare_default()).map_err(ElementError::Invalid),
+        ElementKey::DocuShareFlex => {
+            config::parse(&docushare_default()).map_err(ElementError::Invalid)
+        }
         _ => Ok(BTreeMap::new()),
     }
 }
@@ -145,7 +148,7 @@ pub async fn poll(
         }
     }
     match input.element {
-        "sfdc" if with_url.is_empty() => {
+        ElementKey::Sfdc if with_url.is_empty() => {
             let objects: Vec<String> = if names_only.is_empty() {
                 sfdc::DEFAULT_OBJECTS
                     .iter()
@@ -161,7 +164,7 @@ pub async fn poll(
                 }
             }
         }
-        "quickbooks" if with_url.is_empty() => {
+        ElementKey::QuickBooks if with_url.is_empty() => {
             let realm = input.account.ok_or_else(|| {
                 ElementError::Invalid("QuickBooks instance without a realm".into())
             })?;
