@@ -72,9 +72,18 @@ impl Stack {
             ("HERALD_DELIVERY_TIMEOUT_MS", "2000".to_string()),
             ("HERALD_SHUTDOWN_GRACE_MS", "3000".to_string()),
         ]);
+        // Ingest's port is chosen first so the public URL (webhook addresses Herald registers,
+        // the URL HubSpot signs) names it.
+        let ingest_port = crate::procs::free_port();
+        env.set(
+            "HERALD_PUBLIC_URL",
+            format!("http://127.0.0.1:{ingest_port}"),
+        );
         for (k, v) in extra {
             env.set(k, v.clone());
         }
+        let mut ingest_env = env.clone();
+        ingest_env.set("HERALD_LISTEN_ADDR", format!("127.0.0.1:{ingest_port}"));
         let gw = herald_gateway::App::build(
             herald_gateway::Config::from_env(&env).expect("gateway config"),
         )
@@ -82,7 +91,7 @@ impl Stack {
         .expect("gateway");
         let gateway = gw.local_addr().expect("gateway addr");
         let ing = herald_ingest::App::build(
-            herald_ingest::Config::from_env(&env).expect("ingest config"),
+            herald_ingest::Config::from_env(&ingest_env).expect("ingest config"),
         )
         .await
         .expect("ingest");

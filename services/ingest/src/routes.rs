@@ -196,13 +196,18 @@ async fn store(s: &Shared, def: &ElementDef, instance: Option<u64>, req: Request
         Ok(r) => r,
         Err(rejection) => return refused(rejection, key.as_str()),
     };
-    let verified = match verified_instances(s, def, instance, &read.routing, &inbound).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "instances unavailable");
-            return unavailable();
-        }
-    };
+    let (named, verified) =
+        match verified_instances(s, def, instance, &read.routing, &inbound).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "instances unavailable");
+                return unavailable();
+            }
+        };
+    if verified.is_empty() && instance.is_some() && named > 0 {
+        // The URL names an instance and its secrets do not verify the delivery.
+        return refused(Rejection::BadSignature, key.as_str());
+    }
     if verified.is_empty() {
         // For none of ours: acknowledged and dropped if one of the element's apps signed it.
         return match signed_by_any(s, def, &inbound).await {
@@ -271,14 +276,14 @@ fn refused(rejection: Rejection, element: &str) -> Response {
     }
 }
 
-/// The candidates the delivery names whose own secrets verify it, by id.
+/// How many candidates the delivery names, and those whose own secrets verify it, by id.
 async fn verified_instances(
     s: &Shared,
     def: &ElementDef,
     instance: Option<u64>,
     routing: &Routing,
     inbound: &Inbound<'_>,
-) -> Result<Vec<u64>, StoreError> {
+) -> Result<(usize, Vec<u64>), StoreError> {
     let key = def.key;
     let mut candidates: Vec<std::sync::Arc<Vec<Candidate>>> = Vec::new();
     match (instance, routing) {
@@ -306,7 +311,7 @@ async fn verified_instances(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    Ok(ids)
+    Ok((candidates.iter().map(|c| c.len()).sum(), ids))
 }
 
 /// True when any of the element's apps signed the delivery (or it is unsigned by design).

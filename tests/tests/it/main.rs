@@ -1,4 +1,4 @@
-//! End-to-end tests against real nats-server and redis-server, with a fake Dropbox.
+//! End-to-end tests against real nats-server and redis-server, with fake providers.
 
 mod delivery;
 mod faults;
@@ -9,3 +9,7 @@ mod polling;
 mod process;
 mod providers;
 mod seed_flow;
+mod webhook_world;
+mod webhooks_box;
+mod webhooks_hubspot;
+mod webhooks_quickbooks;

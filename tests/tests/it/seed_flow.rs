@@ -378,3 +378,34 @@ async fn deletions_at_dropbox_arrive_as_deleted_and_a_recreated_path_is_new() {
     assert!(!recs.is_empty());
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_dropbox_delivery_reaches_only_instances_whose_own_app_secret_signed_it() {
+    let w = create_test_world().await;
+    let signed_by_its_app = create_test_instance(&w).await;
+    let other_app = create_test_instance(&w).await;
+    let other_id = other_app["id"].as_u64().expect("id");
+    // Same Dropbox account, but this instance belongs to another app (another client secret).
+    let (st, v) = w
+        .stack
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/instances/{other_id}"),
+            Some(json!({"configuration": {"oauth.api.secret": "another-apps-secret"}})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    w.dropbox.upload_external("/for-one-app.txt");
+    let id = signed_by_its_app["id"].as_u64().expect("id");
+    wait_for_events(&w, id, "the signing app's instance notified", |e| {
+        !e.is_empty()
+    })
+    .await;
+    wait_webhooks_drained(&w).await;
+    let (_, others) = get_json(&w, &format!("/instances/{other_id}/events")).await;
+    assert_eq!(
+        others,
+        json!([]),
+        "routed by account alone, not by signature"
+    );
+}
