@@ -14,10 +14,20 @@ export HERALD_ADMIN_TOKEN=${HERALD_ADMIN_TOKEN:-local-admin-token}
 export HERALD_ALLOW_DEV_SECRET_KEY=${HERALD_ALLOW_DEV_SECRET_KEY:-true}
 export HERALD_ALLOW_PRIVATE_CALLBACKS=${HERALD_ALLOW_PRIVATE_CALLBACKS:-true}
 export HERALD_PUBLIC_URL=${HERALD_PUBLIC_URL:-http://127.0.0.1:8081}
-if [ -z "${HERALD_ELEMENT_DROPBOX_API_URL:-}" ] && [ -z "${HERALD_ELEMENT_DROPBOX_AUTH_URL:-}" ]; then
-  export HERALD_ELEMENT_DROPBOX_API_URL=http://127.0.0.1:8090 HERALD_ELEMENT_DROPBOX_AUTH_URL=http://127.0.0.1:8090
-  DEMO=1
-fi
+# An element whose URL variables are both unset is pointed at the bundled demo provider.
+DEMO_ELEMENTS=""
+demo() { # KEY key port
+  local api="HERALD_ELEMENT_$1_API_URL" auth="HERALD_ELEMENT_$1_AUTH_URL"
+  if [ -z "${!api:-}" ] && [ -z "${!auth:-}" ]; then
+    export "$api=http://127.0.0.1:$3" "$auth=http://127.0.0.1:$3"
+    DEMO_ELEMENTS="$DEMO_ELEMENTS $2"
+  fi
+}
+demo DROPBOX dropbox 8090
+demo BOX box 8092
+demo HUBSPOT hubspot 8093
+demo QUICKBOOKS quickbooks 8094
+export DEMO_ELEMENTS
 
 hostport() { local u=${1#*://}; u=${u#*@}; echo "${u%%/*}"; }
 answers() { local hp; hp=$(hostport "$1"); (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null; }
@@ -57,9 +67,7 @@ supervise herald-ingest 9181 127.0.0.1:8081 & pids+=($!)
 supervise herald-provisioning 9182 & pids+=($!)
 supervise herald-poller 9183 & pids+=($!)
 supervise herald-delivery 9184 & pids+=($!)
-if [ -n "${DEMO:-}" ]; then
-  "$BIN/herald-demo" > >(sed -u 's/^/[demo] /') 2>&1 & pids+=($!)
-fi
+"$BIN/herald-demo" > >(sed -u 's/^/[demo] /') 2>&1 & pids+=($!)
 
 until curl -fsS http://127.0.0.1:9180/readyz >/dev/null 2>&1; do sleep 0.5; done
 org=$(curl -fsS -X POST http://127.0.0.1:8080/elements/api-v2/admin/organizations \
@@ -75,7 +83,9 @@ Herald is up.
   API:      http://127.0.0.1:8080/elements/api-v2
   Ingest:   http://127.0.0.1:8081/elements/api-v2/events/{elementKey}
   Ops:      http://127.0.0.1:9180..9184/{healthz,readyz,metrics}
-  Demo:     fake Dropbox http://127.0.0.1:8090 (app key fake_Dropbox_api_key, secret fake_Dropbox_api_secret)
+  Demo:     providers for:${DEMO_ELEMENTS:- none} (Dropbox :8090, Box :8092, HubSpot :8093,
+            QuickBooks :8094; app key fake_<key>_api_key, secret fake_<key>_api_secret,
+            Dropbox fake_Dropbox_api_key / fake_Dropbox_api_secret)
             callback receiver http://127.0.0.1:8091/callback (prints what it gets)
   export USER_SECRET=$user_secret
   export ORG_SECRET=$org_secret

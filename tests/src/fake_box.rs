@@ -73,9 +73,12 @@ pub struct FakeBox {
 
 impl FakeBox {
     pub async fn start(client_id: &str, client_secret: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        Self::start_at("127.0.0.1:0", client_id, client_secret).await
+    }
+
+    /// Starts on a given address.
+    pub async fn start_at(bind: &str, client_id: &str, client_secret: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut profile = OAuthProfile::standard(3600);
         profile.refresh_single_use = true;

@@ -67,9 +67,17 @@ pub const QUICKBOOKS_REALM: &str = "310687";
 
 impl FakeOAuthApp {
     pub async fn start(provider: Provider, client_id: &str, client_secret: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        Self::start_at("127.0.0.1:0", provider, client_id, client_secret).await
+    }
+
+    /// Starts on a given address.
+    pub async fn start_at(
+        bind: &str,
+        provider: Provider,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
         let (profile, prefix) = match provider {
