@@ -266,6 +266,65 @@ impl Stack {
             .await
     }
 
+    /// Follows an element's OAuth URL (`GET /elements/{key}/oauth/url`) at its provider without
+    /// following the provider's redirect back: the query of that redirect (`code`, `state`,
+    /// QuickBooks' `realmId`, or `error`).
+    pub async fn oauth_redirect(
+        &self,
+        element: &str,
+        api_key: &str,
+        api_secret: &str,
+        callback: &str,
+    ) -> std::collections::HashMap<String, String> {
+        let (st, v) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/elements/{element}/oauth/url?apiKey={api_key}&apiSecret={api_secret}&callbackUrl={callback}&state={element}"),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let resp = client
+            .get(v["oauthUrl"].as_str().expect("oauthUrl"))
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(resp.status(), 302, "{element} authorize");
+        let location = resp.headers()["location"].to_str().expect("location");
+        url::Url::parse(location)
+            .expect("redirect URL")
+            .query_pairs()
+            .into_owned()
+            .collect()
+    }
+
+    /// Waits until the normalizer consumed every stored provider delivery (WEBHOOKS is a work
+    /// queue: empty once all are acked).
+    pub async fn wait_webhooks_drained(&self) {
+        let js =
+            async_nats::jetstream::new(async_nats::connect(self.nats.url()).await.expect("nats"));
+        let name = herald_core::bus::Topology::new(&self.prefix)
+            .stream_name(herald_core::bus::StreamKind::Webhooks);
+        crate::wait::until(
+            "the webhooks queue drained",
+            std::time::Duration::from_secs(20),
+            || async {
+                let mut s = js.get_stream(&name).await.map_err(|e| e.to_string())?;
+                let info = s.info().await.map_err(|e| e.to_string())?;
+                if info.state.messages == 0 {
+                    Ok(())
+                } else {
+                    Err(format!("{} queued", info.state.messages))
+                }
+            },
+        )
+        .await;
+    }
+
     /// Creates an organization and a user through the admin API; returns (org secret, user secret).
     pub async fn create_tenant(&self, org: &str, email: &str) -> (String, String) {
         let o: Value = self

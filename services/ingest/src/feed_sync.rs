@@ -24,8 +24,6 @@ use crate::Shared;
 pub enum SyncError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    #[error("bus: {0}")]
-    Bus(String),
     #[error("outbox: {0}")]
     Outbox(#[from] herald_core::outbox::OutboxError),
     #[error("provider: {0}")]
@@ -52,7 +50,7 @@ impl SyncError {
     /// Worth retrying: the message goes back to the stream.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Store(_) | Self::Bus(_) | Self::Busy(_) | Self::Outbox(_) => true,
+            Self::Store(_) | Self::Busy(_) | Self::Outbox(_) => true,
             Self::Provider(e) => e.is_transient(),
             Self::Token(e) => e.is_transient(),
             Self::Unusable(..) => false,

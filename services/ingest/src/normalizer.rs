@@ -14,7 +14,7 @@ use herald_core::bus::{
 };
 use herald_core::consume;
 use herald_core::store::instances;
-use herald_elements::{webhooks, ElementKey};
+use herald_elements::{changes, ElementKey};
 use tokio_util::sync::CancellationToken;
 
 use crate::feed_sync::{sync_instance, SyncError};
@@ -110,10 +110,10 @@ async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncErr
         if inst.element_key != key.as_str() || !inst.valid {
             continue;
         }
-        let done = if webhooks::carries_changes(key) {
-            crate::pushed::deliver(s, key, &inst, &delivery).await
-        } else {
+        let done = if changes::has_feed(key) {
             sync_instance(s, &inst, &delivery).await
+        } else {
+            crate::pushed::deliver(s, key, &inst, &delivery).await
         };
         match done {
             Ok(_) => {}

@@ -134,16 +134,8 @@ pub fn verify(element: ElementKey, inbound: &Inbound<'_>, secrets: &[Option<&str
     }
 }
 
-/// Whether the element's deliveries carry the changes (else they say who changed, and a change
-/// feed asks what: see `changes`).
-pub fn carries_changes(element: ElementKey) -> bool {
-    matches!(
-        element,
-        ElementKey::Box | ElementKey::HubSpot | ElementKey::QuickBooks
-    )
-}
-
-/// The events of a delivery that concern one instance, in the order received.
+/// The events of a delivery that concern one instance, in the order received (for elements
+/// whose deliveries carry the changes; the others keep a change feed, see `changes::has_feed`).
 pub fn events(element: ElementKey, body: &[u8], inst: &InstanceRecord, now: &str) -> Vec<Pushed> {
     match element {
         ElementKey::Box => boxcom::webhook::events(body, inst, now),

@@ -149,24 +149,7 @@ pub async fn wait_webhooks_drained(w: &World) {
         },
     )
     .await;
-    let js =
-        async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
-    let name = herald_core::bus::Topology::new(&w.stack.prefix)
-        .stream_name(herald_core::bus::StreamKind::Webhooks);
-    herald_e2e::wait::until(
-        "the webhooks queue drained",
-        std::time::Duration::from_secs(10),
-        || async {
-            let mut s = js.get_stream(&name).await.map_err(|e| e.to_string())?;
-            let info = s.info().await.map_err(|e| e.to_string())?;
-            if info.state.messages == 0 {
-                Ok(())
-            } else {
-                Err(format!("{} queued", info.state.messages))
-            }
-        },
-    )
-    .await;
+    w.stack.wait_webhooks_drained().await;
 }
 
 /// A request with `auth`; (status, JSON body).

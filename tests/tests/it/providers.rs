@@ -79,22 +79,9 @@ impl Providers {
 
     /// The OAuth URL for `element`, followed at its fake: the redirect's query.
     async fn authorize(&self, element: &str) -> std::collections::HashMap<String, String> {
-        let (st, v) = self
-            .get(&format!("/elements/{element}/oauth/url?apiKey={APP_ID}&apiSecret={APP_SECRET}&callbackUrl={REDIRECT}&state={element}"))
-            .await;
-        assert_eq!(st, 200, "{v}");
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let resp = client
-            .get(v["oauthUrl"].as_str().expect("url"))
-            .send()
+        self.stack
+            .oauth_redirect(element, APP_ID, APP_SECRET, REDIRECT)
             .await
-            .expect("authorize");
-        assert_eq!(resp.status(), 302, "{element} authorize");
-        let loc = url::Url::parse(resp.headers()["location"].to_str().expect("loc")).expect("url");
-        loc.query_pairs().into_owned().collect()
     }
 
     fn body(&self, element: &str, provider_data: Value) -> String {

@@ -60,27 +60,9 @@ impl WebhookWorld {
     /// Follows the element's OAuth URL at its fake: the redirect's query (`code`, QuickBooks
     /// also `realmId`).
     pub async fn authorize(&self, element: &str) -> std::collections::HashMap<String, String> {
-        let (st, v) = self
-            .stack
-            .call(
-                reqwest::Method::GET,
-                &format!("/elements/{element}/oauth/url?apiKey={APP_ID}&apiSecret={APP_SECRET}&callbackUrl={REDIRECT}&state={element}"),
-                None,
-            )
-            .await;
-        assert_eq!(st, 200, "{v}");
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let resp = client
-            .get(v["oauthUrl"].as_str().expect("url"))
-            .send()
+        self.stack
+            .oauth_redirect(element, APP_ID, APP_SECRET, REDIRECT)
             .await
-            .expect("authorize");
-        assert_eq!(resp.status(), 302, "{element} authorize");
-        let loc = url::Url::parse(resp.headers()["location"].to_str().expect("loc")).expect("url");
-        loc.query_pairs().into_owned().collect()
     }
 
     /// Creates an instance of `element` with events to the receiver and `extra` configuration;
@@ -176,27 +158,7 @@ impl WebhookWorld {
     /// all are acked) and every notification of the prefix is settled, so a test can then
     /// assert that nothing more arrived.
     pub async fn wait_quiet(&self) {
-        let js = async_nats::jetstream::new(
-            async_nats::connect(self.stack.nats.url())
-                .await
-                .expect("nats"),
-        );
-        let name = herald_core::bus::Topology::new(&self.stack.prefix)
-            .stream_name(herald_core::bus::StreamKind::Webhooks);
-        herald_e2e::wait::until(
-            "the webhooks queue drained",
-            Duration::from_secs(20),
-            || async {
-                let mut s = js.get_stream(&name).await.map_err(|e| e.to_string())?;
-                let info = s.info().await.map_err(|e| e.to_string())?;
-                if info.state.messages == 0 {
-                    Ok(())
-                } else {
-                    Err(format!("{} queued", info.state.messages))
-                }
-            },
-        )
-        .await;
+        self.stack.wait_webhooks_drained().await;
         herald_e2e::wait::until(
             "every notification settled",
             Duration::from_secs(20),
