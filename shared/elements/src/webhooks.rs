@@ -175,3 +175,52 @@ pub fn utc_date(raw: Option<&str>, fallback: &str) -> String {
         .map(herald_core::time::ms_to_rfc3339)
         .unwrap_or_else(|| fallback.to_string())
 }
+
+/// Requests for the adapters' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::HashMap;
+
+    use super::{HeaderLookup, Inbound};
+
+    pub struct Headers(HashMap<String, String>);
+
+    impl Headers {
+        pub fn new(pairs: &[(&str, &str)]) -> Self {
+            Self(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        }
+    }
+
+    impl From<HashMap<&str, String>> for Headers {
+        fn from(m: HashMap<&str, String>) -> Self {
+            Self(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        }
+    }
+
+    impl HeaderLookup for Headers {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.0.get(name).map(String::as_str)
+        }
+    }
+
+    /// A POST of `body` to `urls` with `headers`, received at `now_ms`.
+    pub fn inbound<'a>(
+        headers: &'a Headers,
+        urls: &'a [String],
+        body: &'a [u8],
+        now_ms: i64,
+    ) -> Inbound<'a> {
+        Inbound {
+            method: "POST",
+            urls,
+            headers,
+            body,
+            now_ms,
+        }
+    }
+}

@@ -235,21 +235,14 @@ fn event_v2(body: &[u8], now: &str) -> Option<Pushed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::HeaderLookup;
+    use crate::webhooks::testing::Headers as H;
     use std::collections::HashMap;
-
-    struct H(HashMap<&'static str, String>);
-    impl HeaderLookup for H {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.0.get(name).map(String::as_str)
-        }
-    }
 
     const VECTOR: &str = r#"{"type":"webhook_event","webhook":{"id":"1234567890"},"trigger":"FILE.UPLOADED","source":{"id":"1234567890","type":"file","name":"Test.txt"}}"#;
     const TS: &str = "2020-01-01T00:00:00-07:00";
 
     fn headers(primary: &str, secondary: &str) -> H {
-        H(HashMap::from([
+        H::from(HashMap::from([
             (TIMESTAMP, TS.to_string()),
             (PRIMARY, primary.to_string()),
             (SECONDARY, secondary.to_string()),
@@ -257,13 +250,7 @@ mod tests {
     }
 
     fn inbound<'a>(h: &'a H, body: &'a [u8], now_ms: i64) -> Inbound<'a> {
-        Inbound {
-            method: "POST",
-            urls: &[],
-            headers: h,
-            body,
-            now_ms,
-        }
+        crate::webhooks::testing::inbound(h, &[], body, now_ms)
     }
 
     #[test]
@@ -309,7 +296,7 @@ mod tests {
                 Some(Rejection::BadSignature)
             );
         }
-        let unsigned = H(HashMap::from([(TIMESTAMP, TS.to_string())]));
+        let unsigned = H::from(HashMap::from([(TIMESTAMP, TS.to_string())]));
         assert_eq!(
             read(&inbound(&unsigned, VECTOR.as_bytes(), at)).err(),
             Some(Rejection::BadSignature)
@@ -318,7 +305,7 @@ mod tests {
 
     #[test]
     fn v1_reads_both_user_forms_and_maps_actions() {
-        let h = H(HashMap::new());
+        let h = H::from(HashMap::new());
         for body in [
             &b"userId=%5B%2212345%22%5D&event=uploaded&itemId=77&itemType=file&newItemId="[..],
             &b"userId=12345&event=uploaded&itemId=77&itemType=file"[..],

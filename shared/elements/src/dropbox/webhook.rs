@@ -49,34 +49,25 @@ pub fn verify(inbound: &Inbound<'_>, secret: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::HeaderLookup;
+    use crate::webhooks::testing::Headers;
 
-    struct Sig(&'static str);
-    impl HeaderLookup for Sig {
-        fn header(&self, name: &str) -> Option<&str> {
-            (name == SIGNATURE_HEADER).then_some(self.0)
-        }
+    fn sig(s: &str) -> Headers {
+        Headers::new(&[(SIGNATURE_HEADER, s)])
     }
 
-    fn inbound<'a>(h: &'a Sig, body: &'a [u8]) -> Inbound<'a> {
-        Inbound {
-            method: "POST",
-            urls: &[],
-            headers: h,
-            body,
-            now_ms: 0,
-        }
+    fn inbound<'a>(h: &'a Headers, body: &'a [u8]) -> Inbound<'a> {
+        crate::webhooks::testing::inbound(h, &[], body, 0)
     }
 
     #[test]
     fn provider_test_vector_verifies() {
         let body = br#"{"list_folder": {"accounts": ["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]}, "delta": {"users": [12345678]}}"#;
-        let good = Sig("a82630e9eddfc89411185211df80ef41d6082db2fffc1be63e8f2c4aa4d25b37");
+        let good = sig("a82630e9eddfc89411185211df80ef41d6082db2fffc1be63e8f2c4aa4d25b37");
         assert!(verify(&inbound(&good, body), "dbx_app_secret_example"));
         assert!(!verify(&inbound(&good, body), "other"));
         assert!(!verify(&inbound(&good, b"{}"), "dbx_app_secret_example"));
         assert!(!verify(
-            &inbound(&Sig("zz"), body),
+            &inbound(&sig("zz"), body),
             "dbx_app_secret_example"
         ));
         let read = read(&inbound(&good, body)).expect("reads");

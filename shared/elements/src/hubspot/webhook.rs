@@ -209,38 +209,21 @@ pub fn events(body: &[u8], inst: &InstanceRecord) -> Vec<Pushed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::HeaderLookup;
+    use crate::webhooks::testing::{inbound, Headers};
     use std::collections::HashMap;
-
-    struct H(HashMap<&'static str, String>);
-    impl HeaderLookup for H {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.0.get(name).map(String::as_str)
-        }
-    }
 
     const SECRET: &str = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
     const BODY: &str = r#"[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]"#;
 
-    fn inbound<'a>(h: &'a H, urls: &'a [String], body: &'a [u8], now_ms: i64) -> Inbound<'a> {
-        Inbound {
-            method: "POST",
-            urls,
-            headers: h,
-            body,
-            now_ms,
-        }
-    }
-
     #[test]
     fn provider_vectors_verify() {
-        let v1 = H(HashMap::from([(
+        let v1 = Headers::from(HashMap::from([(
             V1,
             "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de".to_string(),
         )]));
         assert!(verify(&inbound(&v1, &[], BODY.as_bytes(), 0), SECRET));
         assert!(!verify(&inbound(&v1, &[], BODY.as_bytes(), 0), "other"));
-        let v3 = H(HashMap::from([
+        let v3 = Headers::from(HashMap::from([
             (
                 V3,
                 "DxmVAjFNa2xfF3YgQjdZP6TNcok9k1oaH7UXombPtvw=".to_string(),
@@ -256,7 +239,7 @@ mod tests {
         assert!(!verify(&inbound(&v3, &other, BODY.as_bytes(), now), SECRET));
         let stale = inbound(&v3, &urls, BODY.as_bytes(), now + 5 * 60_000);
         assert_eq!(read(&stale).err(), Some(Rejection::BadSignature));
-        let none = H(HashMap::new());
+        let none = Headers::from(HashMap::new());
         assert_eq!(
             read(&inbound(&none, &urls, BODY.as_bytes(), now)).err(),
             Some(Rejection::BadSignature)
@@ -266,7 +249,7 @@ mod tests {
     #[test]
     fn retries_share_identity_and_urls_decode() {
         let retry = BODY.replace("\"attemptNumber\":0", "\"attemptNumber\":3");
-        let h = H(HashMap::from([(V1, "00".to_string())]));
+        let h = Headers::from(HashMap::from([(V1, "00".to_string())]));
         let a = read(&inbound(&h, &[], BODY.as_bytes(), 0)).expect("a");
         let b = read(&inbound(&h, &[], retry.as_bytes(), 0)).expect("b");
         assert_eq!(a.dedupe_id, b.dedupe_id);

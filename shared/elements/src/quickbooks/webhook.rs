@@ -143,30 +143,17 @@ pub fn events(body: &[u8], inst: &InstanceRecord, now: &str) -> Vec<Pushed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::HeaderLookup;
+    use crate::webhooks::testing::Headers;
 
-    struct Sig(&'static str);
-    impl HeaderLookup for Sig {
-        fn header(&self, name: &str) -> Option<&str> {
-            (name == SIGNATURE).then_some(self.0)
-        }
-    }
-
-    fn inbound<'a>(h: &'a Sig, body: &'a [u8]) -> Inbound<'a> {
-        Inbound {
-            method: "POST",
-            urls: &[],
-            headers: h,
-            body,
-            now_ms: 0,
-        }
+    fn inbound<'a>(h: &'a Headers, body: &'a [u8]) -> Inbound<'a> {
+        crate::webhooks::testing::inbound(h, &[], body, 0)
     }
 
     const LEGACY: &str = r#"{"eventNotifications":[{"realmId":"310687","dataChangeEvent":{"entities":[{"id":"1234","operation":"Create","name":"Account","lastUpdated":"2025-09-08T20:52:31.657Z"}]}}]}"#;
 
     #[test]
     fn provider_vector_verifies_and_routes_by_realm() {
-        let h = Sig("S50hAnPI9/3v3uw9+jMXdmBTsvzc2IfFbBsnEZqgTgE=");
+        let h = Headers::new(&[(SIGNATURE, "S50hAnPI9/3v3uw9+jMXdmBTsvzc2IfFbBsnEZqgTgE=")]);
         let i = inbound(&h, LEGACY.as_bytes());
         assert!(verify(&i, "qbo-verifier-token-example"));
         assert!(!verify(&i, "other"));
