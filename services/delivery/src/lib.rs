@@ -5,7 +5,6 @@
 //! - [`deliver`]: one notification by id: record + instance → attempt → settle.
 //! - [`attempt`]: the HTTP request, its headers and signatures.
 //! - [`origins`]: the bound on in-flight requests per callback origin.
-//! - [`resolver`]: DNS that returns only public addresses (no rebinding to internal hosts).
 //! - [`settle`]: recording an attempt and choosing what follows (schedule, jitter, Retry-After).
 //!
 //! Consumer and pump can be switched separately (`HERALD_DELIVERY_CONSUMER_ENABLED`,
@@ -16,7 +15,6 @@ pub mod consumer;
 pub mod deliver;
 pub mod origins;
 pub mod pump;
-pub mod resolver;
 pub mod settle;
 
 use std::time::Duration;
@@ -114,9 +112,9 @@ impl App {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent("herald-delivery/0.1")
-            .dns_resolver(std::sync::Arc::new(resolver::PublicOnly {
-                allow_private: config.allow_private_callbacks,
-            }))
+            .dns_resolver(herald_core::address::Resolver::public_only(
+                config.allow_private_callbacks,
+            ))
             .build()?;
         let shared = Shared {
             brokers: brokers.clone(),

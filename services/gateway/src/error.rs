@@ -95,6 +95,7 @@ impl From<ElementError> for ApiError {
             } => Self::NotFound(message),
             ElementError::Rejected { status, message } => Self::Provider { status, message },
             ElementError::Invalid(m) => Self::BadRequest(m),
+            e @ ElementError::Blocked { .. } => Self::BadRequest(e.to_string()),
             ElementError::Unsupported(m) => Self::BadRequest(m),
             ElementError::Unauthorized(m) => {
                 Self::BadGateway(format!("The provider rejected the instance's token: {m}"))

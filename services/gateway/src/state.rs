@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use herald_elements::http::Http;
 use std::time::Duration;
 
 use herald_core::brokers::Brokers;
@@ -13,7 +14,7 @@ pub struct AppState {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub urls: ElementUrls,
-    pub http: reqwest::Client,
+    pub http: Http,
     pub admin_token: Option<SecretString>,
     pub metrics: Metrics,
     pub rpc_timeout: Duration,

@@ -17,6 +17,7 @@ pub mod normalizer;
 pub mod pushed;
 pub mod routes;
 
+use herald_elements::http::Http;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -72,7 +73,7 @@ pub struct Shared {
     pub directory: Directory,
     pub urls: ElementUrls,
     pub public_url: String,
-    pub http: reqwest::Client,
+    pub http: Http,
     pub metrics: Metrics,
 }
 
@@ -95,7 +96,7 @@ impl App {
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
             public_url: config.public_url.clone(),
-            http: herald_elements::http::provider_client(config.provider_timeout),
+            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls),
             metrics: metrics.clone(),
         };
         let listener = if config.http_enabled {

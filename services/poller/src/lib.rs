@@ -12,6 +12,7 @@ pub mod poll;
 pub mod scheduler;
 pub mod worker;
 
+use herald_elements::http::Http;
 use std::time::Duration;
 
 use herald_core::brokers::Brokers;
@@ -80,7 +81,7 @@ pub struct Shared {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub urls: ElementUrls,
-    pub http: reqwest::Client,
+    pub http: Http,
     pub metrics: Metrics,
     pub concurrency: usize,
     pub ack_wait: Duration,
@@ -105,7 +106,7 @@ impl App {
             brokers,
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
-            http: herald_elements::http::provider_client(config.provider_timeout),
+            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls),
             metrics,
             concurrency: config.concurrency,
             ack_wait: config.ack_wait,

@@ -54,6 +54,7 @@ impl ProvisionError {
             }
             ElementError::Unauthorized(m) if exchanging_code => Self::CodeRejected(m),
             ElementError::Invalid(m) | ElementError::Unsupported(m) => Self::Invalid(m),
+            e @ ElementError::Blocked { .. } => Self::Invalid(e.to_string()),
             ElementError::Timeout => Self::ProviderTimeout,
             other => Self::ProviderUnavailable(other.to_string()),
         }

@@ -16,6 +16,7 @@ pub mod refresh;
 pub mod request;
 pub mod schedule;
 
+use herald_elements::http::Http;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ pub struct Ctx {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub urls: ElementUrls,
-    pub http: reqwest::Client,
+    pub http: Http,
     pub metrics: Metrics,
     pub limits: request::Limits,
     pub allow_private_callbacks: bool,
@@ -107,7 +108,7 @@ impl App {
             brokers,
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
-            http: herald_elements::http::provider_client(config.provider_timeout),
+            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls),
             metrics,
             limits: config.limits,
             allow_private_callbacks: config.allow_private_callbacks,

@@ -40,7 +40,8 @@ fn private_v4(ip: Ipv4Addr) -> bool {
         || a >= 224
 }
 
-fn local_name(host: &str) -> bool {
+/// `localhost`, `localhost.` and `*.localhost`: loopback by name.
+pub fn local_name(host: &str) -> bool {
     let h = host.trim_end_matches('.').to_ascii_lowercase();
     h == "localhost" || h.ends_with(".localhost")
 }

@@ -4,6 +4,7 @@
 //! - [`telemetry`]: JSON logs on stdout with a `service` field.
 //! - [`shutdown`]: the one `CancellationToken` a process runs under, tripped by SIGTERM/SIGINT.
 //! - [`callback_url`]: which callback addresses Herald may call (public only, by default).
+//! - [`address`]: the same rule at connect time, for callbacks and provider calls (resolver).
 //! - [`brokers`]: NATS and Redis handles that connect in the background and never end the process.
 //! - [`consume`]: the one JetStream consume loop (bounded concurrency, graceful drain).
 //! - [`bus`]: every NATS subject, stream and consumer name, and the stream definitions.
@@ -24,6 +25,7 @@
 //! Not here: anything provider-specific (that is `herald-elements`), HTTP routes of a service,
 //! or a service's own loops. This crate holds names, shapes and plumbing, not behaviour.
 
+pub mod address;
 pub mod brokers;
 pub mod bus;
 pub mod callback_url;

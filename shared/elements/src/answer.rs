@@ -38,11 +38,6 @@ impl Answer {
         })
     }
 
-    /// Sends a request and reads its answer, failing on anything but a 2xx.
-    pub async fn of(req: reqwest::RequestBuilder) -> Result<Self, ElementError> {
-        Self::read(req.send().await?).await?.success()
-    }
-
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }

@@ -1,6 +1,7 @@
 //! Change feeds, dispatched per element: for providers whose webhooks say *who* changed,
 //! Herald keeps a cursor and asks *what* changed since it.
 
+use crate::http::Http;
 use std::collections::HashMap;
 
 use crate::dropbox;
@@ -31,7 +32,7 @@ pub fn has_feed(element: ElementKey) -> bool {
 
 /// Lists everything to start a feed.
 pub async fn start(
-    http: &reqwest::Client,
+    http: &Http,
     element: ElementKey,
     urls: &ProviderUrls,
     token: &str,
@@ -52,7 +53,7 @@ pub async fn start(
 
 /// Fetches every change after `cursor`; returns them and the new cursor.
 pub async fn fetch(
-    http: &reqwest::Client,
+    http: &Http,
     element: ElementKey,
     urls: &ProviderUrls,
     token: &str,

@@ -11,9 +11,9 @@
 //! - DocuShare Flex: no routing key (it is polled). An empty code means the app uses the
 //!   client-credentials grant [assumed; the seed provisions it with `"code": ""`].
 
+use crate::http::Http;
 use serde_json::{Map, Value};
 
-use crate::answer::Answer;
 use crate::key::ElementKey;
 use crate::oauth::{self, Grant, OAuthApp, TokenSet};
 use crate::urls::ProviderUrls;
@@ -45,7 +45,7 @@ pub fn code_optional(element: ElementKey) -> bool {
 }
 
 pub async fn connect(
-    http: &reqwest::Client,
+    http: &Http,
     element: ElementKey,
     urls: &ProviderUrls,
     app: &OAuthApp<'_>,
@@ -92,7 +92,7 @@ fn str_of(v: Option<&Value>) -> Option<String> {
 /// The HubSpot portal (hub) id, asked the three ways HubSpot offers, newest first; an endpoint
 /// the account cannot use (404, 403) passes to the next.
 async fn hubspot_portal(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
 ) -> Result<String, ElementError> {
@@ -124,9 +124,9 @@ async fn hubspot_portal(
     }))
 }
 
-async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, ElementError> {
+async fn get_json(http: &Http, url: &str, token: &str) -> Result<Value, ElementError> {
     // The URL may hold a token (HubSpot's access-token lookup): never echo it.
-    Answer::of(http.get(url).bearer_auth(token))
+    http.answer(http.get(url).bearer_auth(token))
         .await?
         .json("answer while identifying the provider account")
 }

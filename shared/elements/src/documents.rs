@@ -1,5 +1,6 @@
 //! The documents hub, mapped onto each documents element.
 
+use crate::http::Http;
 use serde_json::{json, Value};
 
 use crate::key::ElementKey;
@@ -9,7 +10,7 @@ use crate::{boxcom, dropbox};
 
 /// Creates a folder at `path`; answers the hub's folder object.
 pub async fn create_folder(
-    http: &reqwest::Client,
+    http: &Http,
     element: ElementKey,
     urls: &ProviderUrls,
     token: &str,

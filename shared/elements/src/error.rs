@@ -30,6 +30,9 @@ pub enum ElementError {
     /// The caller's input is invalid for this element.
     #[error("{0}")]
     Invalid(String),
+    /// The URL's host is neither a configured provider address nor public: nothing was sent.
+    #[error("{host} is not a configured provider address nor a public one; not called")]
+    Blocked { host: String },
 }
 
 impl ElementError {

@@ -7,6 +7,7 @@
 //! (`{"error","error_description"}`, HubSpot's `{"status","message"}`) and are mapped to
 //! [`ElementError::Rejected`] with the provider's reason.
 
+use crate::http::Http;
 use serde_json::{Map, Value};
 
 use crate::answer::Answer;
@@ -170,7 +171,7 @@ pub fn authorize_url(
 
 /// Presents a grant at the element's token endpoint.
 pub async fn token(
-    http: &reqwest::Client,
+    http: &Http,
     element: ElementKey,
     urls: &ProviderUrls,
     app: &OAuthApp<'_>,
@@ -196,7 +197,7 @@ pub async fn token(
         }
         ClientAuth::Basic => req = req.basic_auth(app.client_id, Some(app.client_secret)),
     }
-    let answer = Answer::of(req.form(&form)).await?;
+    let answer = http.answer(req.form(&form)).await?;
     let mut v: Map<String, Value> =
         serde_json::from_str(&answer.text).map_err(|_| ElementError::Provider {
             status: 502,
@@ -226,7 +227,7 @@ pub async fn token(
 
 /// Revokes an instance's tokens at the provider (best effort is the caller's choice).
 pub async fn revoke(
-    http: &reqwest::Client,
+    http: &Http,
     element: ElementKey,
     urls: &ProviderUrls,
     app: &OAuthApp<'_>,
@@ -237,10 +238,11 @@ pub async fn revoke(
     let resp = match spec.revoke {
         Revoke::None => return Ok(()),
         Revoke::Bearer(path) => {
-            http.post(format!("{}{}", urls.token, path))
-                .bearer_auth(access_token)
-                .send()
-                .await?
+            http.send(
+                http.post(format!("{}{}", urls.token, path))
+                    .bearer_auth(access_token),
+            )
+            .await?
         }
         Revoke::Form(path) => {
             let token = refresh_token.unwrap_or(access_token);
@@ -253,14 +255,13 @@ pub async fn revoke(
                 }
                 ClientAuth::Basic => req = req.basic_auth(app.client_id, Some(app.client_secret)),
             }
-            req.form(&form).send().await?
+            http.send(req.form(&form)).await?
         }
         Revoke::DeleteRefresh(path) => {
             let Some(rt) = refresh_token else {
                 return Ok(());
             };
-            http.delete(format!("{}{}/{}", urls.token, path, rt))
-                .send()
+            http.send(http.delete(format!("{}{}/{}", urls.token, path, rt)))
                 .await?
         }
     };

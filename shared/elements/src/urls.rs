@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use herald_core::config::{ConfigError, Env};
 
+use herald_core::address::AddressRule;
 use herald_core::model::InstanceRecord;
 
 use crate::catalog;
@@ -91,9 +92,13 @@ impl ProviderUrls {
     }
 }
 
-/// Every element's hosts.
+/// Every element's hosts, and whether private addresses may be called at all
+/// (`HERALD_ALLOW_PRIVATE_CALLBACKS`).
 #[derive(Debug, Clone, Default)]
-pub struct ElementUrls(HashMap<ElementKey, ProviderUrls>);
+pub struct ElementUrls {
+    by_element: HashMap<ElementKey, ProviderUrls>,
+    allow_private: bool,
+}
 
 impl ElementUrls {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
@@ -128,11 +133,26 @@ impl ElementUrls {
             };
             map.insert(def.key, urls);
         }
-        Ok(Self(map))
+        Ok(Self {
+            by_element: map,
+            allow_private: env.bool("HERALD_ALLOW_PRIVATE_CALLBACKS", false)?,
+        })
+    }
+
+    /// The operator's hosts (every base URL without an instance placeholder) are trusted;
+    /// anything else must be public (see `herald_core::address`).
+    pub fn address_rule(&self) -> AddressRule {
+        let fixed = self.by_element.values().flat_map(|u| {
+            [&u.api, &u.auth, &u.content, &u.token]
+                .into_iter()
+                .filter(|b| !b.contains('{'))
+                .map(String::as_str)
+        });
+        AddressRule::new(fixed, self.allow_private)
     }
 
     pub fn get(&self, key: ElementKey) -> Option<&ProviderUrls> {
-        self.0.get(&key)
+        self.by_element.get(&key)
     }
 
     /// The hosts an instance's calls go to (see the module doc).

@@ -8,22 +8,28 @@
 pub mod webhook;
 pub mod webhooks_api;
 
+use crate::http::Http;
 use serde_json::{json, Value};
 
-use crate::answer::Answer;
 use crate::key::ElementKey;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
 
 pub const KEY: ElementKey = ElementKey::Box;
 
-async fn call(req: reqwest::RequestBuilder, token: &str) -> Result<Value, ElementError> {
-    Answer::of(req.bearer_auth(token)).await?.json("Box answer")
+async fn call(
+    http: &Http,
+    req: reqwest::RequestBuilder,
+    token: &str,
+) -> Result<Value, ElementError> {
+    http.answer(req.bearer_auth(token))
+        .await?
+        .json("Box answer")
 }
 
 /// The id of the folder at `path` (`/` is `0`).
 pub async fn folder_id(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     path: &str,
@@ -31,6 +37,7 @@ pub async fn folder_id(
     let mut id = "0".to_string();
     for name in path.split('/').filter(|s| !s.is_empty()) {
         let listing = call(
+            http,
             http.get(format!("{}/2.0/folders/{id}/items?limit=1000", urls.api)),
             token,
         )
@@ -51,7 +58,7 @@ pub async fn folder_id(
 
 /// Creates the folder at `path` (its parent must exist); returns Box's folder object.
 pub async fn create_folder(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     path: &str,
@@ -60,6 +67,7 @@ pub async fn create_folder(
     let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
     let parent_id = folder_id(http, urls, token, parent).await?;
     call(
+        http,
         http.post(format!("{}/2.0/folders", urls.api))
             .json(&json!({"name": name, "parent": {"id": parent_id}})),
         token,

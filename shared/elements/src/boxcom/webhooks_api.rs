@@ -2,9 +2,9 @@
 //! address to its own ingest URL for the instance, so Box's deliveries come back to it. Box's own
 //! refusals (409 on a second webhook for a target, 400 on folder `0`, 404) pass through.
 
+use crate::http::Http;
 use serde_json::{json, Value};
 
-use crate::answer::Answer;
 use crate::urls::ProviderUrls;
 use crate::ElementError;
 
@@ -35,7 +35,7 @@ pub fn request(body: &Value, address: &str) -> Result<Value, ElementError> {
 }
 
 pub async fn create(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     request: &Value,
@@ -44,12 +44,12 @@ pub async fn create(
         .post(format!("{}/2.0/webhooks", urls.api))
         .bearer_auth(token)
         .json(request);
-    Answer::of(req).await?.json("Box webhook")
+    http.answer(req).await?.json("Box webhook")
 }
 
 /// Every webhook of the app and user (Box pages with `marker`).
 pub async fn list(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
 ) -> Result<Vec<Value>, ElementError> {
@@ -63,7 +63,8 @@ pub async fn list(
         if let Some(m) = &marker {
             req = req.query(&[("marker", m)]);
         }
-        let page = Answer::of(req.bearer_auth(token))
+        let page = http
+            .answer(req.bearer_auth(token))
             .await?
             .json("Box webhooks")?;
         out.extend(page["entries"].as_array().cloned().unwrap_or_default());
@@ -79,25 +80,25 @@ pub async fn list(
 }
 
 pub async fn get(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     id: &str,
 ) -> Result<Value, ElementError> {
     let url = format!("{}/2.0/webhooks/{}", urls.api, encode(id));
-    Answer::of(http.get(url).bearer_auth(token))
+    http.answer(http.get(url).bearer_auth(token))
         .await?
         .json("Box webhook")
 }
 
 pub async fn delete(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     id: &str,
 ) -> Result<(), ElementError> {
     let url = format!("{}/2.0/webhooks/{}", urls.api, encode(id));
-    Answer::of(http.delete(url).bearer_auth(token)).await?;
+    http.answer(http.delete(url).bearer_auth(token)).await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! 401 → token rejected, 409 → the route's error (`reset` on a dead cursor), 429 → slow down,
 //! 5xx → try later.
 
+use crate::http::Http;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -32,7 +33,7 @@ struct ListPage {
 
 /// Calls an RPC route.
 pub async fn rpc(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     route: &str,
@@ -42,7 +43,7 @@ pub async fn rpc(
         .post(format!("{}/2/{route}", urls.api))
         .bearer_auth(token)
         .json(body);
-    let answer = Answer::read(req.send().await?).await?;
+    let answer = Answer::read(http.send(req).await?).await?;
     if answer.status == 409 {
         let v: Value = serde_json::from_str(&answer.text).unwrap_or(Value::Null);
         if v.pointer("/error/.tag").and_then(Value::as_str) == Some("reset") {
@@ -53,7 +54,7 @@ pub async fn rpc(
 }
 
 async fn page_through(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     first: ListPage,
@@ -87,7 +88,7 @@ fn parse(v: Value) -> Result<ListPage, ElementError> {
 
 /// Everything in the account (recursive), and the cursor after it.
 pub async fn list_all(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
 ) -> Result<(Vec<Entry>, String), ElementError> {
@@ -98,7 +99,7 @@ pub async fn list_all(
 
 /// Every change after `cursor`, and the cursor after them.
 pub async fn changes_since(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     cursor: &str,
@@ -116,7 +117,7 @@ pub async fn changes_since(
 
 /// Creates a folder; returns its metadata.
 pub async fn create_folder(
-    http: &reqwest::Client,
+    http: &Http,
     urls: &ProviderUrls,
     token: &str,
     path: &str,

@@ -7,6 +7,7 @@
 //! `nextPage`/`next` token or `nextRecordsUrl` in the body, or the `Elements-Next-Page-Token`
 //! header, passing `pageSize` when configured.
 
+use crate::http::Http;
 use serde_json::Value;
 
 use super::config::Resource;
@@ -29,7 +30,7 @@ pub struct Record {
 
 /// What a resource's poll needs besides its configuration.
 pub struct Context<'a> {
-    pub http: &'a reqwest::Client,
+    pub http: &'a Http,
     pub api_base: &'a str,
     pub token: &'a str,
     /// The instance's time zone for `${date:…}`.

@@ -1,22 +1,23 @@
 //! GETs against polled APIs with their errors mapped (401 token, 429 slow down, 5xx later).
 
+use crate::http::Http;
 use serde_json::Value;
 
-use crate::answer::Answer;
 use crate::ElementError;
 
 /// GETs JSON; also returns the `Elements-Next-Page-Token` header when present.
 pub async fn get_json(
-    http: &reqwest::Client,
+    http: &Http,
     url: &str,
     token: &str,
 ) -> Result<(Value, Option<String>), ElementError> {
-    let answer = Answer::of(
-        http.get(url)
-            .bearer_auth(token)
-            .header("Accept", "application/json"),
-    )
-    .await?;
+    let answer = http
+        .answer(
+            http.get(url)
+                .bearer_auth(token)
+                .header("Accept", "application/json"),
+        )
+        .await?;
     let v = answer.json(&format!("answer from {}", strip_query(url)))?;
     Ok((v, answer.next_page))
 }

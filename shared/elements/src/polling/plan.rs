@@ -4,6 +4,7 @@
 //! element's own poller applies where the user gave no URL: Salesforce objects by SOQL,
 //! QuickBooks entities by CDC, and DocuShare Flex's `events` resource by default.
 
+use crate::http::Http;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
@@ -104,7 +105,7 @@ fn rules(r: Option<&Resource>, cursor_ms: i64) -> Rules {
 
 /// Polls every resource of the instance for changes since `cursor_ms`.
 pub async fn poll(
-    http: &reqwest::Client,
+    http: &Http,
     input: &PollInput<'_>,
     cursor_ms: i64,
     now_ms: i64,
