@@ -17,6 +17,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The provider refused the call (its status, its message).
     #[error("{message}")]
     Provider { status: u16, message: String },
@@ -41,6 +43,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Provider { status, .. } => (
                 StatusCode::from_u16(*status)
                     .ok()

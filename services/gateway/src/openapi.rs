@@ -50,6 +50,11 @@ pub enum Schema {
     EventList,
     EventDetail,
     Folder,
+    FolderList,
+    Copy,
+    Upload,
+    FileBytes,
+    Deleted2,
     WebhookCreate,
     Webhook,
     WebhookList,
@@ -79,6 +84,11 @@ impl Schema {
             Self::EventList => "EventList",
             Self::EventDetail => "EventDetail",
             Self::Folder => "Folder",
+            Self::FolderList => "FolderList",
+            Self::Copy => "Copy",
+            Self::Upload => "Upload",
+            Self::FileBytes => "FileBytes",
+            Self::Deleted2 => "DeletedPath",
             Self::WebhookCreate => "WebhookCreate",
             Self::Webhook => "Webhook",
             Self::WebhookList => "WebhookList",
@@ -86,6 +96,15 @@ impl Schema {
             Self::Queued => "Queued",
             Self::Replay => "Replay",
             Self::Replayed => "Replayed",
+        }
+    }
+
+    /// The media type bodies of this schema travel as.
+    fn media(self) -> &'static str {
+        match self {
+            Self::Upload => "multipart/form-data",
+            Self::FileBytes => "application/octet-stream",
+            _ => "application/json",
         }
     }
 
@@ -176,7 +195,7 @@ pub fn document(ops: &[Operation]) -> Value {
         let mut responses = Map::new();
         let mut success = json!({"description": "Success"});
         if let Some(s) = d.success.1 {
-            success["content"] = json!({"application/json": {"schema": s.reference()}});
+            success["content"] = json!({s.media(): {"schema": s.reference()}});
         }
         responses.insert(d.success.0.to_string(), success);
         let mut errors = d.errors.clone();
@@ -209,7 +228,8 @@ pub fn document(ops: &[Operation]) -> Value {
             Auth::Admin => operation["security"] = json!([{"admin": []}]),
         }
         if let Some(b) = d.body {
-            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": b.reference()}}});
+            operation["requestBody"] =
+                json!({"required": true, "content": {b.media(): {"schema": b.reference()}}});
         }
         let entry = paths
             .entry(format!("{BASE}{}", o.path))
@@ -299,6 +319,11 @@ fn schemas() -> Value {
         "Replayed": {"type": "object", "required": ["replayed"], "properties": {"replayed": {"type": "integer"}}},
         "PollQueued": {"type": "object", "required": ["instanceId", "status"], "properties": {
             "instanceId": {"type": "integer"}, "status": string}},
+        "FolderList": {"type": "array", "items": {"$ref": "#/components/schemas/Folder"}},
+        "Copy": {"type": "object", "required": ["path"], "properties": {"path": string}},
+        "Upload": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}},
+        "FileBytes": {"type": "string", "format": "binary"},
+        "DeletedPath": {"type": "object", "properties": {"path": string, "deleted": {"type": "boolean"}}},
         "WebhookCreate": {"type": "object", "required": ["target", "triggers"], "properties": {
             "target": {"type": "object", "required": ["id", "type"], "properties": {"id": string, "type": string}},
             "triggers": {"type": "array", "items": string}}},

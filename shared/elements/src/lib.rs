@@ -11,7 +11,8 @@
 //! - [`polling`]: polling configuration parsing and validation (Java date patterns).
 //! - [`webhooks`]: provider webhook deliveries (challenge, reading, verification against one
 //!   instance's secrets, events), dispatched per element.
-//! - [`documents`]: the documents hub, dispatched per element.
+//! - [`documents`]: the documents hub: one `DocumentStore` trait, the store of an instance.
+//! - [`docushare`]: the DocuShare Flex adapter (documents hub, assumed API).
 //! - [`view`]: the instance JSON the API answers (secrets masked).
 //! - [`boxcom`]: the Box adapter (content API by id, paths resolved from the root; webhooks
 //!   v1 and v2, and the v2 webhooks API).
@@ -30,6 +31,7 @@ pub mod catalog;
 pub mod changes;
 pub mod connect;
 pub mod documents;
+pub mod docushare;
 pub mod dropbox;
 pub mod error;
 pub mod http;

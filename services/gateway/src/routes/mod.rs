@@ -5,12 +5,13 @@
 //! drift apart.
 
 mod admin;
+mod documents;
 mod elements;
 mod events;
-mod hubs;
 mod instances;
 mod polls;
 pub(crate) mod rpc;
+mod unrouted;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -287,9 +288,23 @@ pub fn operations() -> Vec<Operation> {
                 .status(503),
         ),
         op(
+            Method::GET,
+            "/hubs/documents/folders/contents",
+            get(documents::list),
+            Doc::new("listFolder", "What a folder holds", Auth::Instance)
+                .params(&[Param::query("path", true)])
+                .ok(S::FolderList)
+                .status(400)
+                .status(404)
+                .status(409)
+                .status(502)
+                .status(503)
+                .status(504),
+        ),
+        op(
             Method::POST,
             "/hubs/documents/folders",
-            post(hubs::create_folder),
+            post(documents::create_folder),
             Doc::new(
                 "createFolder",
                 "Create a folder at the provider",
@@ -299,9 +314,95 @@ pub fn operations() -> Vec<Operation> {
             .body(S::Folder)
             .ok(S::Folder)
             .status(400)
+            .status(404)
             .status(409)
             .status(502)
+            .status(503)
             .status(504),
+        ),
+        op(
+            Method::DELETE,
+            "/hubs/documents/folders",
+            delete(documents::delete_folder),
+            Doc::new(
+                "deleteFolder",
+                "Delete a folder and what it holds",
+                Auth::Instance,
+            )
+            .params(&[Param::query("path", true)])
+            .ok(S::Deleted2)
+            .status(400)
+            .status(404)
+            .status(409)
+            .status(502)
+            .status(503)
+            .status(504),
+        ),
+        op(
+            Method::POST,
+            "/hubs/documents/folders/copy",
+            post(documents::copy_folder),
+            Doc::new(
+                "copyFolder",
+                "Copy a folder to the body's path",
+                Auth::Instance,
+            )
+            .params(&[Param::query("path", true)])
+            .body(S::Copy)
+            .ok(S::Folder)
+            .status(400)
+            .status(404)
+            .status(409)
+            .status(502)
+            .status(503)
+            .status(504),
+        ),
+        op(
+            Method::POST,
+            "/hubs/documents/files",
+            post(documents::upload),
+            Doc::new(
+                "uploadFile",
+                "Upload a file (multipart part file)",
+                Auth::Instance,
+            )
+            .params(&[Param::query("path", true)])
+            .body(S::Upload)
+            .ok(S::Folder)
+            .status(400)
+            .status(404)
+            .status(409)
+            .status(502)
+            .status(503)
+            .status(504),
+        ),
+        op(
+            Method::GET,
+            "/hubs/documents/files",
+            get(documents::download),
+            Doc::new("downloadFile", "A file's bytes", Auth::Instance)
+                .params(&[Param::query("path", true)])
+                .ok(S::FileBytes)
+                .status(400)
+                .status(404)
+                .status(409)
+                .status(502)
+                .status(503)
+                .status(504),
+        ),
+        op(
+            Method::DELETE,
+            "/hubs/documents/files",
+            delete(documents::delete_file),
+            Doc::new("deleteFile", "Delete a file", Auth::Instance)
+                .params(&[Param::query("path", true)])
+                .ok(S::Deleted2)
+                .status(400)
+                .status(404)
+                .status(409)
+                .status(502)
+                .status(503)
+                .status(504),
         ),
         op(
             Method::POST,
@@ -362,10 +463,24 @@ pub fn operations() -> Vec<Operation> {
 }
 
 pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
-    let mut api = Router::new();
+    // One method router per path, so each gets the fallback for methods it does not serve.
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for o in operations() {
-        api = api.route(o.path, o.handler);
+        match by_path.iter_mut().find(|(p, _)| *p == o.path) {
+            Some((_, m)) => *m = std::mem::take(m).merge(o.handler),
+            None => by_path.push((o.path, o.handler)),
+        }
     }
+    let mut api = Router::new();
+    for (path, handler) in by_path {
+        let handler = if path.starts_with("/hubs/") {
+            handler.fallback(unrouted::hub_method)
+        } else {
+            handler.fallback(unrouted::method)
+        };
+        api = api.route(path, handler);
+    }
+    let api = api.fallback(unrouted::path);
     let openapi = crate::openapi::document(&operations());
     Router::new()
         .nest(BASE, api)

@@ -4,7 +4,9 @@
 //!
 //! - [`webhook`]: v1 and v2 deliveries (verification, routing, events).
 //! - [`webhooks_api`]: the v2 webhooks the documents hub creates, lists and deletes.
+//! - [`docs`]: the documents hub (folders, files, copy, upload, download).
 
+pub mod docs;
 pub mod webhook;
 pub mod webhooks_api;
 
@@ -17,7 +19,8 @@ use crate::ElementError;
 
 pub const KEY: ElementKey = ElementKey::Box;
 
-async fn call(
+/// A Box call's JSON answer (`null` for an empty one).
+pub async fn call(
     http: &Http,
     req: reqwest::RequestBuilder,
     token: &str,
@@ -27,50 +30,72 @@ async fn call(
         .json("Box answer")
 }
 
-/// The id of the folder at `path` (`/` is `0`).
+/// Fields asked for in listings, for the hub's entries.
+const FIELDS: &str = "id,type,name,size,modified_at";
+
+/// Every item of a folder (Box pages by offset).
+pub async fn items(
+    http: &Http,
+    urls: &ProviderUrls,
+    token: &str,
+    folder_id: &str,
+) -> Result<Vec<Value>, ElementError> {
+    const PAGE: usize = 1000;
+    let mut out = Vec::new();
+    // Bounded, in case a provider keeps saying there is more.
+    for page in 0..1000 {
+        let url = format!(
+            "{}/2.0/folders/{folder_id}/items?fields={FIELDS}&limit={PAGE}&offset={}",
+            urls.api,
+            page * PAGE
+        );
+        let listing = call(http, http.get(url), token).await?;
+        let entries = listing["entries"].as_array().cloned().unwrap_or_default();
+        let total = listing["total_count"].as_u64().unwrap_or(0) as usize;
+        let got = entries.len();
+        out.extend(entries);
+        if got < PAGE || out.len() >= total {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The item at a hub path (`/` is the root folder `0`), walking folder listings.
+pub async fn item_at(
+    http: &Http,
+    urls: &ProviderUrls,
+    token: &str,
+    path: &str,
+) -> Result<Value, ElementError> {
+    let mut item = json!({"type": "folder", "id": "0", "name": ""});
+    for name in path.split('/').filter(|s| !s.is_empty()) {
+        if item["type"] != "folder" {
+            return Err(crate::documents::not_found(path));
+        }
+        let id = item["id"].as_str().unwrap_or("0").to_string();
+        item = items(http, urls, token, &id)
+            .await?
+            .into_iter()
+            .find(|e| e["name"].as_str() == Some(name))
+            .ok_or_else(|| crate::documents::not_found(path))?;
+    }
+    Ok(item)
+}
+
+/// The id of the folder at `path`.
 pub async fn folder_id(
     http: &Http,
     urls: &ProviderUrls,
     token: &str,
     path: &str,
 ) -> Result<String, ElementError> {
-    let mut id = "0".to_string();
-    for name in path.split('/').filter(|s| !s.is_empty()) {
-        let listing = call(
-            http,
-            http.get(format!("{}/2.0/folders/{id}/items?limit=1000", urls.api)),
-            token,
-        )
-        .await?;
-        let found = listing["entries"].as_array().and_then(|entries| {
-            entries
-                .iter()
-                .find(|e| e["type"] == "folder" && e["name"].as_str() == Some(name))
-                .and_then(|e| e["id"].as_str().map(str::to_string))
-        });
-        id = found.ok_or_else(|| ElementError::Rejected {
-            status: 404,
-            message: format!("No folder at {path}"),
-        })?;
+    let item = item_at(http, urls, token, path).await?;
+    match (item["type"].as_str(), item["id"].as_str()) {
+        (Some("folder"), Some(id)) => Ok(id.to_string()),
+        _ => Err(ElementError::Rejected {
+            status: 400,
+            message: format!("{path} is not a folder"),
+        }),
     }
-    Ok(id)
-}
-
-/// Creates the folder at `path` (its parent must exist); returns Box's folder object.
-pub async fn create_folder(
-    http: &Http,
-    urls: &ProviderUrls,
-    token: &str,
-    path: &str,
-) -> Result<Value, ElementError> {
-    let trimmed = path.trim_end_matches('/');
-    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
-    let parent_id = folder_id(http, urls, token, parent).await?;
-    call(
-        http,
-        http.post(format!("{}/2.0/folders", urls.api))
-            .json(&json!({"name": name, "parent": {"id": parent_id}})),
-        token,
-    )
-    .await
 }

@@ -25,10 +25,10 @@ pub struct Entry {
 }
 
 #[derive(Debug, Deserialize)]
-struct ListPage {
-    entries: Vec<Entry>,
-    cursor: String,
-    has_more: bool,
+pub struct ListPage {
+    pub entries: Vec<Entry>,
+    pub cursor: String,
+    pub has_more: bool,
 }
 
 /// Calls an RPC route.
@@ -50,10 +50,42 @@ pub async fn rpc(
             return Err(ElementError::CursorReset);
         }
     }
-    answer.success()?.json("Dropbox answer")
+    checked(answer)?.json("Dropbox answer")
 }
 
-async fn page_through(
+/// A 2xx answer, else its error; Dropbox answers every route error with a 409 whose
+/// `error_summary` says what it is (`path/not_found/…`, `to/conflict/folder/…`), mapped here to
+/// the status a caller expects (404, 409, 400).
+pub fn checked(answer: Answer) -> Result<Answer, ElementError> {
+    if answer.status != 409 {
+        return answer.success();
+    }
+    match answer.error() {
+        ElementError::Rejected { message, .. } => {
+            let status = if message.contains("not_found") {
+                404
+            } else if message.contains("conflict") {
+                409
+            } else if [
+                "not_folder",
+                "not_file",
+                "malformed_path",
+                "disallowed_name",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+            {
+                400
+            } else {
+                409
+            };
+            Err(ElementError::Rejected { status, message })
+        }
+        other => Err(other),
+    }
+}
+
+pub async fn page_through(
     http: &Http,
     urls: &ProviderUrls,
     token: &str,
@@ -79,7 +111,7 @@ async fn page_through(
     Ok((entries, cursor))
 }
 
-fn parse(v: Value) -> Result<ListPage, ElementError> {
+pub fn parse(v: Value) -> Result<ListPage, ElementError> {
     serde_json::from_value(v).map_err(|e| ElementError::Provider {
         status: 502,
         message: format!("unexpected list_folder answer: {e}"),
