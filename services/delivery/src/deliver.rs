@@ -1,6 +1,6 @@
 //! Delivering one notification by id: load its record and instance, attempt, settle.
 
-use herald_core::model::{Attempt, EventStatus};
+use herald_core::model::{Attempt, EventRecord, EventStatus, InstanceRecord};
 use herald_core::store::events::AttemptOutcome;
 use herald_core::store::{events, instances, StoreResult};
 use herald_core::time::now_rfc3339;
@@ -24,10 +24,7 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         return Ok(());
     }
     let inst = instances::get(&mut conn, keys, rec.instance_id).await?;
-    let callback = inst
-        .as_ref()
-        .and_then(|i| i.config_str("event.notification.callback.url"))
-        .map(str::to_string);
+    let callback = inst.as_ref().and_then(|i| callback_of(&rec, i));
     let (Some(inst), Some(callback)) = (inst, callback) else {
         let reason = "instance deleted or has no callback URL".to_string();
         let refusal = Attempt {
@@ -48,6 +45,14 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
     settle(s, &rec, result).await
 }
 
+/// Where a notification goes: its own URL (an async result's), else the instance's.
+fn callback_of(rec: &EventRecord, inst: &InstanceRecord) -> Option<String> {
+    rec.callback_url.clone().or_else(|| {
+        inst.config_str("event.notification.callback.url")
+            .map(str::to_string)
+    })
+}
+
 /// How long a notification is held while its origin is at its in-flight bound.
 const ORIGIN_HOLD_MS: i64 = 250;
 
@@ -63,10 +68,7 @@ pub async fn resend(s: &Shared, event_id: u64, replay: bool) -> StoreResult<()> 
     let Some(inst) = instances::get(&mut conn, keys, rec.instance_id).await? else {
         return Ok(());
     };
-    let Some(callback) = inst
-        .config_str("event.notification.callback.url")
-        .map(str::to_string)
-    else {
+    let Some(callback) = callback_of(&rec, &inst) else {
         return Ok(());
     };
     let _slot = s.origins.acquire(&callback).await;

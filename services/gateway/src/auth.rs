@@ -73,6 +73,14 @@ impl FromRequestParts<AppState> for PlatformAuth {
     }
 }
 
+/// Marks a request the gateway replays itself (an async hub request): its caller was
+/// authenticated when it was accepted. Only the gateway can set an extension; no header can.
+#[derive(Debug, Clone, Copy)]
+pub struct Preauthorized {
+    pub instance_id: u64,
+    pub user_id: u64,
+}
+
 /// A caller acting on one instance with its token.
 pub struct InstanceAuth {
     pub user: User,
@@ -83,6 +91,9 @@ impl FromRequestParts<AppState> for InstanceAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(pre) = parts.extensions.get::<Preauthorized>().copied() {
+            return preauthorized(state, pre).await;
+        }
         let c = credentials(parts);
         let (Some(user_secret), Some(token)) = (c.user, c.element) else {
             return Err(ApiError::Unauthorized(BAD_SECRETS));
@@ -101,6 +112,18 @@ impl FromRequestParts<AppState> for InstanceAuth {
             Some(_) => Err(ApiError::NotFound("No such instance".into())),
             None => Err(ApiError::Unauthorized(BAD_SECRETS)),
         }
+    }
+}
+
+async fn preauthorized(state: &AppState, pre: Preauthorized) -> Result<InstanceAuth, ApiError> {
+    let mut conn = state.brokers.redis.clone();
+    let keys = &state.brokers.keys;
+    let user = identity::user_by_id(&mut conn, keys, pre.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized(BAD_SECRETS))?;
+    match instances::get(&mut conn, keys, pre.instance_id).await? {
+        Some(instance) if instance.user_id == user.id => Ok(InstanceAuth { user, instance }),
+        _ => Err(ApiError::Unauthorized(BAD_SECRETS)),
     }
 }
 

@@ -19,6 +19,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// The provider refused the call (its status, its message).
     #[error("{message}")]
     Provider { status: u16, message: String },
@@ -44,6 +46,7 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Provider { status, .. } => (
                 StatusCode::from_u16(*status)
                     .ok()

@@ -4,14 +4,18 @@
 //! - [`openapi`]: `/openapi.json`, built from that list.
 //! - [`auth`]: the `Authorization` header forms and the extractors that check them.
 //! - [`provider`]: provider calls with a live token (refresh before expiry and on 401).
+//! - [`async_requests`]: hub calls with `Elements-Async-Request: true` queued on JOBS.
+//! - [`jobs`]: the JOBS worker that runs them and turns each answer into a notification.
 //! - [`lenient_json`]: instance bodies as the seed documents write them.
 //! - [`error`]: the one error type, status and stable code per variant.
 //! - [`state`]: what handlers share.
 //!
 //! Instance writes go to provisioning over NATS request/reply; reads come from Redis.
 
+pub mod async_requests;
 pub mod auth;
 pub mod error;
+pub mod jobs;
 pub mod lenient_json;
 pub mod openapi;
 pub mod provider;
@@ -50,6 +54,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `HERALD_PUBLIC_URL`: where providers reach ingest (addresses of webhooks Herald creates).
     pub public_url: String,
+    /// `HERALD_ALLOW_PRIVATE_CALLBACKS`: accept a private `Elements-Async-Callback-Url`.
+    pub allow_private_callbacks: bool,
+    /// `HERALD_GATEWAY_JOBS_ENABLED`: run the async requests worker here (default true).
+    pub jobs_enabled: bool,
 }
 
 impl Config {
@@ -65,6 +73,8 @@ impl Config {
             rpc_timeout: env.millis("HERALD_RPC_TIMEOUT_MS", 45_000)?,
             request_timeout: env.millis("HERALD_REQUEST_TIMEOUT_MS", 60_000)?,
             public_url: herald_core::config::public_url(env)?,
+            allow_private_callbacks: env.bool("HERALD_ALLOW_PRIVATE_CALLBACKS", false)?,
+            jobs_enabled: env.bool("HERALD_GATEWAY_JOBS_ENABLED", true)?,
         })
     }
 }
@@ -74,6 +84,8 @@ pub struct App {
     listener: TcpListener,
     ops: OpsServer,
     router: axum::Router,
+    /// What the async requests worker needs, when it runs in this process.
+    jobs: Option<(AppState, axum::Router)>,
     grace: Duration,
 }
 
@@ -92,13 +104,16 @@ impl App {
             metrics: metrics.clone(),
             rpc_timeout: config.rpc_timeout,
             public_url: config.public_url.clone(),
+            allow_private_callbacks: config.allow_private_callbacks,
         };
         let listener = TcpListener::bind(config.listen_addr).await?;
         let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
+        let router = routes::router(state.clone(), config.request_timeout);
         Ok(Self {
             listener,
             ops,
-            router: routes::router(state, config.request_timeout),
+            jobs: config.jobs_enabled.then(|| (state, router.clone())),
+            router,
             grace: c.shutdown_grace,
         })
     }
@@ -127,6 +142,13 @@ impl App {
             })
         };
         let ops = self.ops.spawn(shutdown.clone());
-        supervise(shutdown, vec![("api", api), ("ops", ops)]).await
+        let mut tasks = vec![("api", api), ("ops", ops)];
+        if let Some((state, router)) = self.jobs {
+            tasks.push((
+                "jobs",
+                tokio::spawn(jobs::run(state, router, shutdown.clone(), self.grace)),
+            ));
+        }
+        supervise(shutdown, tasks).await
     }
 }

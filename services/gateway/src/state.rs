@@ -20,4 +20,6 @@ pub struct AppState {
     pub rpc_timeout: Duration,
     /// `HERALD_PUBLIC_URL`, without a trailing slash.
     pub public_url: String,
+    /// `HERALD_ALLOW_PRIVATE_CALLBACKS`: `Elements-Async-Callback-Url` may be private.
+    pub allow_private_callbacks: bool,
 }

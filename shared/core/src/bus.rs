@@ -34,6 +34,8 @@ pub const HDR_MSG_ID: &str = "Nats-Msg-Id";
 pub const HDR_REQUEST_ID: &str = "Elements-Request-Id";
 /// Header: when ingest accepted the provider delivery (RFC 3339).
 pub const HDR_RECEIVED_AT: &str = "Herald-Received-At";
+/// Header carrying an async hub request's description (`model::AsyncJob`, JSON).
+pub const HDR_JOB: &str = "Herald-Job";
 /// Header: the provider delivery's content type.
 pub const HDR_CONTENT_TYPE: &str = "Content-Type";
 

@@ -229,4 +229,30 @@ pub struct EventRecord {
     /// The provider's raw body, as received (text).
     pub provider_data: String,
     pub trace_parent: Option<String>,
+    /// Where this one goes instead of the instance's callback URL (an async hub request's
+    /// `Elements-Async-Callback-Url`).
+    pub callback_url: Option<String>,
+}
+
+/// A message on the JOBS work queue: an asynchronous hub request to run. The request body is
+/// the message payload; this travels in the `Herald-Job` header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum AsyncJob {
+    #[serde(rename = "hub.1")]
+    HubV1 {
+        event_id: u64,
+        notification_id: u64,
+        instance_id: u64,
+        user_id: u64,
+        element_key: String,
+        method: String,
+        /// Path and query below the API base, as the caller sent them.
+        uri: String,
+        content_type: Option<String>,
+        /// Where the result goes (the header's URL, else the instance's callback URL).
+        callback_url: String,
+        /// When the gateway accepted the request (the item's `eventDate`).
+        accepted_ms: i64,
+    },
 }

@@ -156,26 +156,39 @@ async fn publish(
             body: n.body.clone(),
             provider_data: batch.provider_data.clone(),
             trace_parent: batch.trace_parent.clone(),
+            callback_url: None,
         };
         events::create(&mut conn, &brokers.keys, &rec).await?;
     }
     for n in &batch.notifications {
-        let msg = NotificationMessage::V1 {
-            event_id: n.event_id,
-            instance_id: inst.id,
-        };
-        let payload = serde_json::to_vec(&msg).map_err(|e| OutboxError::Bus(e.to_string()))?;
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(
-            crate::bus::HDR_MSG_ID,
-            format!("event-{}", n.event_id).as_str(),
-        );
-        let ack = brokers
-            .js
-            .publish_with_headers(brokers.topo.events(inst.id), headers, payload.into())
-            .await
-            .map_err(|e| OutboxError::Bus(e.to_string()))?;
-        ack.await.map_err(|e| OutboxError::Bus(e.to_string()))?;
+        announce(brokers, inst.id, n.event_id).await?;
     }
+    Ok(())
+}
+
+/// Writes one notification's record (unless it exists) and publishes it to EVENTS, for a
+/// producer that makes one notification at a time (an async hub request's result). Repeating
+/// it is harmless: the record is kept, the message id is the event's.
+pub async fn notify_one(brokers: &Brokers, rec: &EventRecord) -> Result<(), OutboxError> {
+    let mut conn = brokers.redis.clone();
+    events::create(&mut conn, &brokers.keys, rec).await?;
+    announce(brokers, rec.instance_id, rec.id).await
+}
+
+/// Publishes a notification whose record is written (`Nats-Msg-Id: event-<id>`).
+async fn announce(brokers: &Brokers, instance_id: u64, event_id: u64) -> Result<(), OutboxError> {
+    let msg = NotificationMessage::V1 {
+        event_id,
+        instance_id,
+    };
+    let payload = serde_json::to_vec(&msg).map_err(|e| OutboxError::Bus(e.to_string()))?;
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(crate::bus::HDR_MSG_ID, format!("event-{event_id}").as_str());
+    let ack = brokers
+        .js
+        .publish_with_headers(brokers.topo.events(instance_id), headers, payload.into())
+        .await
+        .map_err(|e| OutboxError::Bus(e.to_string()))?;
+    ack.await.map_err(|e| OutboxError::Bus(e.to_string()))?;
     Ok(())
 }

@@ -480,7 +480,12 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         };
         api = api.route(path, handler);
     }
-    let api = api.fallback(unrouted::path);
+    let api = api
+        .fallback(unrouted::path)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::async_requests::accept,
+        ));
     let openapi = crate::openapi::document(&operations());
     Router::new()
         .nest(BASE, api)

@@ -74,6 +74,7 @@ pub async fn create(conn: &mut Conn, keys: &Keys, rec: &EventRecord) -> StoreRes
     field("body", rec.body.clone());
     field("provider_data", rec.provider_data.clone());
     field("trace_parent", rec.trace_parent.clone().unwrap_or_default());
+    field("callback_url", rec.callback_url.clone().unwrap_or_default());
     let created: i64 = redis::Script::new(CREATE)
         .key(keys.event(rec.id))
         .arg(args)
@@ -127,6 +128,7 @@ fn parse(key: &str, m: HashMap<String, String>) -> StoreResult<EventRecord> {
         body: opt("body").unwrap_or_default(),
         provider_data: opt("provider_data").unwrap_or_default(),
         trace_parent: opt("trace_parent"),
+        callback_url: opt("callback_url"),
     })
 }
 

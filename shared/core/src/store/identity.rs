@@ -99,6 +99,11 @@ pub async fn user_by_secret(
 ) -> StoreResult<Option<User>> {
     let id: Option<u64> = conn.get(keys.user_secret(&secret_hash(secret))).await?;
     let Some(id) = id else { return Ok(None) };
+    user_by_id(conn, keys, id).await
+}
+
+/// A user by id.
+pub async fn user_by_id(conn: &mut Conn, keys: &Keys, id: u64) -> StoreResult<Option<User>> {
     let (org_id, email): (Option<u64>, Option<String>) = redis::cmd("HMGET")
         .arg(keys.user(id))
         .arg("org_id")
