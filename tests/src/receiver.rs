@@ -14,6 +14,8 @@ use axum::Router;
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The path it was posted to.
+    pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
     /// When it arrived.
@@ -60,6 +62,7 @@ impl Receiver {
         };
         let app = Router::new()
             .route("/callback", post(receive))
+            .route("/callback/{*rest}", post(receive))
             .with_state(r.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -101,10 +104,16 @@ impl Receiver {
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(
+    State(r): State<Receiver>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let (status, delay) = {
         let mut g = r.inner.lock().unwrap_or_else(|p| p.into_inner());
         g.got.push(Received {
+            path: uri.path().to_string(),
             headers,
             body,
             at: std::time::Instant::now(),

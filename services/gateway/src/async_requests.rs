@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use herald_core::bus::{HDR_JOB, HDR_MSG_ID};
+use herald_core::bus::{ensure_stream, StreamKind, HDR_JOB, HDR_MSG_ID};
 use herald_core::ids::{next_id, IdKind};
 use herald_core::model::AsyncJob;
 use serde_json::json;
@@ -21,6 +21,22 @@ pub const ASYNC_HEADER: &str = "elements-async-request";
 pub const CALLBACK_HEADER: &str = "elements-async-callback-url";
 /// Largest body an async request may carry (it travels in one NATS message, 1 MB at most).
 const BODY_LIMIT: usize = 1000 * 1000;
+
+/// Publishes a job and waits for JetStream to store it.
+async fn store_job(
+    state: &AppState,
+    subject: &str,
+    headers: async_nats::HeaderMap,
+    body: bytes::Bytes,
+) -> Result<(), async_nats::Error> {
+    let ack = state
+        .brokers
+        .js
+        .publish_with_headers(subject.to_string(), headers, body)
+        .await?;
+    ack.await?;
+    Ok(())
+}
 
 /// The middleware: async hub requests are queued, everything else passes.
 pub async fn accept(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -98,12 +114,18 @@ async fn queue(state: &AppState, req: Request) -> Result<Response, ApiError> {
     headers.insert(HDR_MSG_ID, format!("job-{event_id}").as_str());
     let unavailable =
         |e: String| ApiError::Unavailable(format!("Could not queue the request ({e}), try again"));
-    let ack = state
-        .brokers
-        .js
-        .publish_with_headers(state.brokers.topo.jobs(inst.id), headers, body)
+    let subject = state.brokers.topo.jobs(inst.id);
+    if store_job(state, &subject, headers.clone(), body.clone())
         .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    ack.await.map_err(|e| unavailable(e.to_string()))?;
+        .is_err()
+    {
+        // The stream may not exist yet (no jobs worker has started): make it, then once more.
+        ensure_stream(&state.brokers.js, &state.brokers.topo, StreamKind::Jobs)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        store_job(state, &subject, headers, body)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+    }
     Ok(Json(json!({"eventId": event_id, "eventStatus": "dispatched"})).into_response())
 }

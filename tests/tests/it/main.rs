@@ -1,5 +1,6 @@
 //! End-to-end tests against real nats-server and redis-server, with fake providers.
 
+mod async_requests;
 mod delivery;
 mod faults;
 mod helpers;
@@ -7,6 +8,7 @@ mod identity;
 mod lifecycle;
 mod polling;
 mod process;
+mod provider_addresses;
 mod providers;
 mod seed_flow;
 mod webhook_world;
