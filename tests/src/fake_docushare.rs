@@ -1,8 +1,21 @@
-//! DocuShare Flex's polled `events` resource [assumed, as `PROVIDERS.md` says little is public]:
+//! DocuShare Flex [assumed throughout, as `PROVIDERS.md` says little is public].
+//!
+//! The polled `events` resource:
 //! `GET /api/v1/events?modifiedSince=<yyyy-MM-dd'T'HH:mm:ss'Z'>&pageSize=&nextPage=` answers
 //! `{"items":[{"handle","id","title","created","modified"}],"nextPage"}` for documents modified at or
 //! after the given second, oldest first, in pages. Dates have whole seconds, as many APIs do.
-//! It can misbehave: injected statuses (429 carries `Retry-After: 1`), and it counts calls.
+//!
+//! The library, objects addressed by path ([`tree`], routes in [`api`]):
+//! `GET /api/v1/folders/contents?path=`, `POST /api/v1/folders {"path"}`,
+//! `DELETE /api/v1/folders?path=` (recursive), `POST /api/v1/folders/copy {"from","to"}`,
+//! `PUT|GET|DELETE /api/v1/files?path=` (raw bytes, content type kept). Items are
+//! `{"handle","name","type":"collection"|"document","path","size"?,"modified"}`; errors
+//! `{"error","message"}`: 404 `not_found`, 409 `conflict`, 400 `not_a_collection`,
+//! `not_a_document`, `invalid_path`. Documents uploaded or copied here are documents of
+//! `events` too; documents made with [`Documents::create`] have no path.
+//!
+//! Every route checks the bearer token (401 `{"error":"invalid_token"}`) and can misbehave:
+//! injected statuses (429 carries `Retry-After`) and a delay. Only `events` calls are counted.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -15,6 +28,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::json;
 
 use crate::fake_oauth_apps::FakeOAuthApp;
+
+mod api;
+mod tree;
+
+pub use api::routes;
 
 #[derive(Default)]
 struct Inner {
@@ -30,6 +48,8 @@ struct Inner {
     first_call: HashMap<String, i64>,
     delay: std::time::Duration,
     next: u64,
+    /// The library by path.
+    objects: tree::Objects,
 }
 
 #[derive(Clone, Default)]
@@ -68,9 +88,12 @@ impl Documents {
         }
     }
 
-    /// Removes a document (it is no longer listed, as the real API shows no deletions).
+    /// Removes a document (it is no longer listed, as the real API shows no deletions), from
+    /// the library too if it is there.
     pub fn delete(&self, handle: &str) {
-        lock(self).docs.remove(handle);
+        let mut g = lock(self);
+        g.docs.remove(handle);
+        g.objects.retain(|_, o| o.handle != handle);
     }
 
     /// Injected 429s ask to wait this many seconds (default 1).
@@ -105,6 +128,29 @@ impl Documents {
     }
 }
 
+impl Inner {
+    /// The next injected status, as DocuShare would answer it.
+    fn injected_fault(&mut self) -> Option<Response> {
+        let status = self.faults.pop_front()?;
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = Json(json!({"error": "injected"}));
+        Some(if status == 429 {
+            let ra = self.retry_after.max(1).to_string();
+            (code, [("Retry-After", ra)], body).into_response()
+        } else {
+            (code, body).into_response()
+        })
+    }
+}
+
+fn invalid_token() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "invalid_token"})),
+    )
+        .into_response()
+}
+
 const FMT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 pub async fn events(
@@ -131,21 +177,10 @@ pub async fn events(
     }
     let mut g = lock(&f.docs);
     if !f.oauth.bearer_ok(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "invalid_token"})),
-        )
-            .into_response();
+        return invalid_token();
     }
-    if let Some(status) = g.faults.pop_front() {
-        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = Json(json!({"error": "injected"}));
-        return if status == 429 {
-            let ra = g.retry_after.max(1).to_string();
-            (code, [("Retry-After", ra)], body).into_response()
-        } else {
-            (code, body).into_response()
-        };
+    if let Some(refused) = g.injected_fault() {
+        return refused;
     }
     let Some(since) = q
         .get("modifiedSince")
@@ -175,3 +210,6 @@ pub async fn events(
     let next = (start + page_size < matching.len()).then(|| (start + page_size).to_string());
     Json(json!({"items": page, "nextPage": next})).into_response()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,47 +1,76 @@
 //! A fake Dropbox, faithful to `PROVIDERS.md`: OAuth authorize/token (single-use codes bound to
-//! client and redirect URI), `list_folder` with paging and cursors that replay the account's
-//! change log, `create_folder_v2` with conflicts, and signed webhooks (`X-Dropbox-Signature`)
-//! to the app's webhook URI, retried with exponential backoff until a 200. Changes made "by
-//! someone else" (the `/__fake/*` routes) notify exactly like API changes.
+//! client and redirect URI), and the files API of one account, whose every change enters one
+//! change log and sends a signed webhook (`X-Dropbox-Signature`) to the app's webhook URI,
+//! retried with exponential backoff until a 200. Changes made "by someone else" (the helpers
+//! and the `/__fake/*` routes) notify exactly like API changes.
+//!
+//! - [`store`]: the namespace (items by `path_lower`, file bytes) and the change log.
+//! - [`listing`]: `files/list_folder`, `/continue`, `/get_latest_cursor`; cursors are scoped to
+//!   the listed folder (recursive or not) and replay the log after the listing.
+//! - [`files`]: `files/get_metadata`, `create_folder_v2`, `delete_v2`, `copy_v2`.
+//! - [`content`]: the content host's `files/upload` and `files/download` (argument in the
+//!   `Dropbox-API-Arg` header, result of a download in `Dropbox-API-Result`).
+//! - [`wire`]: Dropbox's error shapes: a route error is 409 `{"error_summary","error"}`, a
+//!   malformed request is a plain-text 400 `Error in call to API function "files/…": …`.
+//!
+//! Every API route checks the bearer token (401 `invalid_access_token`), then the injected
+//! faults ([`FakeDropbox::fail_api`]) and delay ([`FakeDropbox::set_api_delay`]).
 
-use std::collections::{BTreeMap, HashMap};
+/// The value of a step that either yields one or has already built the route's refusal.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(refused) => return *refused,
+        }
+    };
+}
+
+mod content;
+mod files;
+mod listing;
+mod store;
+mod wire;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use bytes::Bytes;
 use herald_core::signing::hmac_sha256;
 
 use crate::fake_oauth::{FakeOAuth, OAuthProfile};
 use serde_json::{json, Value};
 
-/// One file or folder, or a deletion in the change log.
-#[derive(Debug, Clone)]
-struct Item {
-    tag: &'static str,
-    path_display: String,
-    id: String,
-    rev: u64,
-    modified: String,
-}
+use store::Item;
+
+/// A route's refusal, already built (boxed: a `Response` is large for an `Err`).
+type Refused = Box<Response>;
+
+/// Dropbox refuses single-request uploads over 150 MiB.
+const UPLOAD_LIMIT: usize = 150 * 1024 * 1024;
 
 #[derive(Default)]
 struct Inner {
     client_secret: String,
     account_id: String,
     uid: u64,
+    /// path_lower → item.
     items: BTreeMap<String, Item>,
     log: Vec<Value>,
     webhook_url: Option<String>,
     page_size: usize,
+    /// Source of ids and revs, so both are unique in the account.
     next_id: u64,
     deny: bool,
     webhook_attempts: Vec<u16>,
-    api_faults: std::collections::VecDeque<u16>,
+    api_faults: VecDeque<u16>,
     api_delay: Duration,
 }
 
@@ -67,7 +96,7 @@ impl FakeDropbox {
         Self::start_at("127.0.0.1:0", client_id, client_secret, retry_base).await
     }
 
-    /// Starts on a given address.
+    /// Starts on a given address. The API and content hosts are both this address.
     pub async fn start_at(
         bind: &str,
         client_id: &str,
@@ -103,10 +132,23 @@ impl FakeDropbox {
             .route("/oauth2/authorize", get(authorize))
             .route("/oauth2/token", post(token))
             .route("/2/auth/token/revoke", post(revoke))
-            .route("/2/files/list_folder", post(list_folder))
-            .route("/2/files/list_folder/continue", post(list_continue))
-            .route("/2/files/create_folder_v2", post(create_folder))
+            .route("/2/files/list_folder", post(listing::list_folder))
+            .route(
+                "/2/files/list_folder/continue",
+                post(listing::list_continue),
+            )
+            .route(
+                "/2/files/list_folder/get_latest_cursor",
+                post(listing::latest_cursor),
+            )
+            .route("/2/files/get_metadata", post(files::get_metadata))
+            .route("/2/files/create_folder_v2", post(files::create_folder))
+            .route("/2/files/delete_v2", post(files::delete))
+            .route("/2/files/copy_v2", post(files::copy))
+            .route("/2/files/upload", post(content::upload))
+            .route("/2/files/download", post(content::download))
             .route("/__fake/upload", post(fake_upload))
+            .layer(DefaultBodyLimit::max(UPLOAD_LIMIT))
             .with_state(fake.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -156,6 +198,7 @@ impl FakeDropbox {
     pub fn webhook_attempts(&self) -> Vec<u16> {
         lock(&self.inner).webhook_attempts.clone()
     }
+    /// Every file and folder, by `path_display`, in `path_lower` order.
     pub fn paths(&self) -> Vec<String> {
         lock(&self.inner)
             .items
@@ -164,28 +207,33 @@ impl FakeDropbox {
             .collect()
     }
 
+    /// The bytes of the file at `path` (any case), if there is one.
+    pub fn file_bytes(&self, path: &str) -> Option<Vec<u8>> {
+        lock(&self.inner)
+            .items
+            .get(&path.to_lowercase())
+            .filter(|i| i.tag == "file")
+            .map(|i| i.bytes.to_vec())
+    }
+
     /// Deletes a file or folder (by someone else). As Dropbox does, the change feed gets one
     /// `deleted` entry (no id) for the path, none for what a folder contained.
     pub fn delete_external(&self, path: &str) {
-        {
-            let mut g = lock(&self.inner);
-            let key = path.to_lowercase();
-            let inside = format!("{key}/");
-            if g.items.remove(&key).is_none() {
-                return;
-            }
-            g.items.retain(|k, _| !k.starts_with(&inside));
-            let name = path.rsplit('/').next().unwrap_or_default().to_string();
-            g.log.push(
-                json!({".tag": "deleted", "name": name, "path_lower": key, "path_display": path}),
-            );
+        if lock(&self.inner).remove(&path.to_lowercase()).is_some() {
+            self.notify();
         }
+    }
+
+    /// A file written by someone else (not through Herald): creates or updates it (a new rev),
+    /// and any missing parent folder.
+    pub fn upload_external(&self, path: &str) {
+        self.upsert(path, external_bytes(path));
         self.notify();
     }
 
-    /// A file written by someone else (not through Herald): creates or updates it.
-    pub fn upload_external(&self, path: &str) {
-        self.upsert("file", path);
+    /// As [`FakeDropbox::upload_external`], with the file's bytes.
+    pub fn upload_external_bytes(&self, path: &str, bytes: &[u8]) {
+        self.upsert(path, Bytes::copy_from_slice(bytes));
         self.notify();
     }
 
@@ -194,7 +242,7 @@ impl FakeDropbox {
         &self,
         path: &str,
     ) -> tokio::task::JoinHandle<Option<std::time::Instant>> {
-        self.upsert("file", path);
+        self.upsert(path, external_bytes(path));
         self.notify()
     }
 
@@ -203,32 +251,8 @@ impl FakeDropbox {
         self.notify();
     }
 
-    fn upsert(&self, tag: &'static str, path: &str) -> Value {
-        // As Dropbox does, writing below a folder that does not exist creates it first.
-        if let Some((parent, _)) = path.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
-            if !lock(&self.inner).items.contains_key(&parent.to_lowercase()) {
-                self.upsert("folder", parent);
-            }
-        }
-        let mut g = lock(&self.inner);
-        g.next_id += 1;
-        let key = path.to_lowercase();
-        let modified = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let (id, rev) = match g.items.get(&key) {
-            Some(i) => (i.id.clone(), i.rev + 1),
-            None => (format!("id:fake{}", g.next_id), 1),
-        };
-        let item = Item {
-            tag,
-            path_display: path.to_string(),
-            id,
-            rev,
-            modified,
-        };
-        let meta = metadata(&key, &item);
-        g.items.insert(key, item);
-        g.log.push(meta.clone());
-        meta
+    fn upsert(&self, path: &str, bytes: Bytes) -> Value {
+        lock(&self.inner).put("file", path, bytes)
     }
 
     /// Sends the account's notification, retrying with backoff until a 200; the handle yields
@@ -270,7 +294,8 @@ impl FakeDropbox {
         })
     }
 
-    /// The next API calls fail with these statuses (429 carries `Retry-After: 1`).
+    /// The next API calls (RPC and content routes) fail with these statuses (429 carries
+    /// `Retry-After: 1`).
     pub fn fail_api(&self, statuses: &[u16]) {
         lock(&self.inner).api_faults.extend(statuses);
     }
@@ -304,16 +329,9 @@ impl FakeDropbox {
     }
 }
 
-fn metadata(key: &str, i: &Item) -> Value {
-    let name = i.path_display.rsplit('/').next().unwrap_or_default();
-    let mut v = json!({".tag": i.tag, "name": name, "path_lower": key, "path_display": i.path_display, "id": i.id});
-    if i.tag == "file" {
-        v["rev"] = json!(format!("{:x}", i.rev));
-        v["size"] = json!(42);
-        v["server_modified"] = json!(i.modified);
-        v["client_modified"] = json!(i.modified);
-    }
-    v
+/// What a file written by [`FakeDropbox::upload_external`] holds.
+fn external_bytes(path: &str) -> Bytes {
+    Bytes::from(format!("written outside Herald: {path}\n"))
 }
 
 fn bad_token() -> Response {
@@ -355,120 +373,11 @@ async fn revoke(State(f): State<FakeDropbox>, headers: HeaderMap) -> Response {
     Json(Value::Null).into_response()
 }
 
-fn page(g: &Inner, entries: Vec<Value>, start: usize, cursor_base: &str) -> Value {
-    let end = (start + g.page_size).min(entries.len());
-    let has_more = end < entries.len();
-    json!({
-        "entries": entries[start.min(end)..end],
-        "cursor": format!("{cursor_base}:{end}"),
-        "has_more": has_more,
-    })
-}
-
-async fn list_folder(
-    State(f): State<FakeDropbox>,
-    headers: HeaderMap,
-    Json(_body): Json<Value>,
-) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
-    let g = lock(&f.inner);
-    let entries: Vec<Value> = g.items.iter().map(|(k, i)| metadata(k, i)).collect();
-    // A listing cursor pages through the snapshot, then continues with the log after it.
-    let mut listed = page(
-        &g,
-        entries.clone(),
-        0,
-        &format!("list:{}:{}", g.log.len(), entries.len()),
-    );
-    if !listed["has_more"].as_bool().unwrap_or(false) {
-        listed["cursor"] = json!(format!("log:{}", g.log.len()));
-    }
-    Json(listed).into_response()
-}
-
-async fn list_continue(
-    State(f): State<FakeDropbox>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
-    let g = lock(&f.inner);
-    let cursor = body["cursor"].as_str().unwrap_or_default();
-    let parts: Vec<&str> = cursor.split(':').collect();
-    let reset = || {
-        (
-            StatusCode::CONFLICT,
-            Json(json!({"error_summary": "reset/..", "error": {".tag": "reset"}})),
-        )
-            .into_response()
-    };
-    match parts.as_slice() {
-        ["list", log_at, total_and_pos @ ..] => {
-            let (Ok(log_at), [total, pos]) = (log_at.parse::<usize>(), total_and_pos) else {
-                return reset();
-            };
-            let (Ok(_total), Ok(pos)) = (total.parse::<usize>(), pos.parse::<usize>()) else {
-                return reset();
-            };
-            let entries: Vec<Value> = g.items.iter().map(|(k, i)| metadata(k, i)).collect();
-            let mut p = page(&g, entries, pos, &format!("list:{log_at}:{_total}"));
-            if !p["has_more"].as_bool().unwrap_or(false) {
-                p["cursor"] = json!(format!("log:{log_at}"));
-            }
-            Json(p).into_response()
-        }
-        ["log", at] => {
-            let Ok(at) = at.parse::<usize>() else {
-                return reset();
-            };
-            if at > g.log.len() {
-                return reset();
-            }
-            let end = (at + g.page_size).min(g.log.len());
-            Json(json!({
-                "entries": g.log[at..end],
-                "cursor": format!("log:{end}"),
-                "has_more": end < g.log.len(),
-            }))
-            .into_response()
-        }
-        _ => reset(),
-    }
-}
-
-async fn create_folder(
-    State(f): State<FakeDropbox>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
-    let Some(path) = body["path"].as_str().filter(|p| p.starts_with('/')) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "Error in call to API function \"files/create_folder_v2\": bad path",
-        )
-            .into_response();
-    };
-    if lock(&f.inner).items.contains_key(&path.to_lowercase()) {
-        return (
-            StatusCode::CONFLICT,
-            Json(json!({"error_summary": "path/conflict/folder/..", "error": {".tag": "path", "path": {".tag": "conflict"}}})),
-        )
-            .into_response();
-    }
-    let meta = f.upsert("folder", path);
-    f.notify();
-    Json(json!({"metadata": meta})).into_response()
-}
-
 async fn fake_upload(State(f): State<FakeDropbox>, Json(body): Json<Value>) -> Response {
     let path = body["path"].as_str().unwrap_or("/uploaded.txt").to_string();
     f.upload_external(&path);
     StatusCode::OK.into_response()
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,7 +10,8 @@
 //!   with HTTP Basic client auth, `/oauth2/v1/tokens/revoke`.
 //! - Salesforce: `/services/oauth2/{authorize,token,revoke}`; the token answer names the
 //!   instance's API host (`instance_url`).
-//! - DocuShare Flex [assumed]: `/oauth2/{authorize,token,revoke}`, client-credentials allowed.
+//! - DocuShare Flex [assumed]: `/oauth2/{authorize,token,revoke}`, client-credentials allowed;
+//!   its `events` resource and library routes live in `fake_docushare`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -138,7 +139,8 @@ impl FakeOAuthApp {
                 .route("/oauth2/authorize", get(authorize))
                 .route("/oauth2/token", post(token))
                 .route("/oauth2/revoke", post(revoke))
-                .route("/api/v1/events", get(crate::fake_docushare::events)),
+                .route("/api/v1/events", get(crate::fake_docushare::events))
+                .merge(crate::fake_docushare::routes()),
             Provider::Salesforce => Router::new()
                 .route(&format!("{prefix}/oauth2/authorize"), get(authorize))
                 .route(&format!("{prefix}/oauth2/token"), post(token))

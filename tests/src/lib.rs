@@ -2,10 +2,14 @@
 //!
 //! - [`procs`]: real nats-server (JetStream) and redis-server on free ports, temp data dirs.
 //! - [`stack`]: all five services in-process under a unique `HERALD_PREFIX`.
-//! - [`fake_dropbox`]: a Dropbox that behaves as `PROVIDERS.md` documents (OAuth, list_folder
-//!   cursors and paging, signed webhooks retried with backoff), with knobs to misbehave.
-//! - [`fake_box`]: a Box with OAuth, folders, the webhooks v2 API, and signed v2 deliveries retried
-//!   with a new delivery id each time (plus unsigned v1 callbacks).
+//! - [`fake_dropbox`]: a Dropbox that behaves as `PROVIDERS.md` documents (OAuth, the files API
+//!   with file bytes, list_folder cursors and paging over one change log, upload/download on the
+//!   content host, signed webhooks retried with backoff), with knobs to misbehave.
+//! - [`fake_box`]: a Box with OAuth, folders and files by id (multipart upload, download through
+//!   a redirect), the webhooks v2 API, and signed v2 deliveries retried with a new delivery id
+//!   each time (plus unsigned v1 callbacks).
+//! - [`fake_docushare`]: DocuShare Flex's polled `events` resource and its library by path
+//!   [assumed API]; served by a [`fake_oauth_apps`] app.
 //! - [`fake_hubspot`]: HubSpot's webhook sender (event batches, v1/v3 signatures, retries that
 //!   bump `attemptNumber`).
 //! - [`fake_quickbooks`]: QuickBooks' webhook sender (legacy and CloudEvents bodies,

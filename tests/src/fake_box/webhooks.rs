@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{lock, unauthorized, FakeBox};
+use super::{box_error, lock, not_found, unauthorized, FakeBox};
 
 /// Every trigger Box documents (the families `PROVIDERS.md` abbreviates with `*` spelled out).
 const TRIGGERS: &[&str] = &[
@@ -62,18 +62,8 @@ const TRIGGERS: &[&str] = &[
 /// Box's page size for `GET /2.0/webhooks` unless `limit` asks otherwise (max 200).
 const DEFAULT_LIMIT: usize = 100;
 
-pub(super) fn box_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body =
-        json!({"type": "error", "status": status.as_u16(), "code": code, "message": message});
-    (status, Json(body)).into_response()
-}
-
 fn bad_request(message: &str) -> Response {
     box_error(StatusCode::BAD_REQUEST, "bad_request", message)
-}
-
-fn not_found() -> Response {
-    box_error(StatusCode::NOT_FOUND, "not_found", "Not Found")
 }
 
 /// Validation refusals are 400 `bad_request` with this message.

@@ -48,7 +48,11 @@ async fn wait_for_result(w: &World, event_id: u64) -> Value {
                 .received()
                 .iter()
                 .map(|r| r.json())
-                .find(|v| v["eventId"].as_u64() == Some(event_id) && v.get("response").is_some_and(|r| r.get("statusCode").is_some()))
+                .find(|v| {
+                    v["eventId"].as_u64() == Some(event_id)
+                        && v.get("response")
+                            .is_some_and(|r| r.get("statusCode").is_some())
+                })
                 .ok_or_else(|| format!("{} callbacks so far", w.receiver.received().len()))
         },
     )
@@ -84,7 +88,10 @@ async fn an_async_hub_call_answers_at_once_and_delivers_the_synchronous_answer_l
         .iter()
         .find(|r| r.json()["eventId"].as_u64() == Some(event_id))
         .expect("delivered");
-    assert_eq!(delivered.path, "/callback/async-results", "to the async callback URL");
+    assert_eq!(
+        delivered.path, "/callback/async-results",
+        "to the async callback URL"
+    );
     assert!(delivered
         .header("elements-webhook-signature")
         .is_some_and(|s| s.starts_with("sha256=")));
@@ -92,7 +99,9 @@ async fn an_async_hub_call_answers_at_once_and_delivers_the_synchronous_answer_l
     let (_, item) = get_json(&w, &format!("/instances/events/{event_id}")).await;
     until("the result notified", Duration::from_secs(10), || async {
         let (_, item) = get_json(&w, &format!("/instances/events/{event_id}")).await;
-        (item["status"] == "NOTIFIED").then_some(()).ok_or(item.to_string())
+        (item["status"] == "NOTIFIED")
+            .then_some(())
+            .ok_or(item.to_string())
     })
     .await;
     assert_eq!(item["instanceId"], inst["id"]);
@@ -138,16 +147,38 @@ async fn an_async_call_needs_a_callback_url_and_refuses_bad_credentials_at_once(
     let path = "/hubs/documents/folders?path=/Never";
     let (st, v) = call_async(&w, Method::POST, path, token, None, None).await;
     assert_eq!(st, 400, "{v}");
-    assert!(v["message"].as_str().unwrap_or_default().contains("Elements-Async-Callback-Url"));
-    for private in ["http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://[::1]/x"] {
+    assert!(v["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Elements-Async-Callback-Url"));
+    for private in [
+        "http://127.0.0.1:9/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+    ] {
         let (st, v) = call_async(&w, Method::POST, path, token, Some(private), None).await;
         assert_eq!(st, 400, "{private}: {v}");
-        assert!(v["message"].as_str().unwrap_or_default().contains("Elements-Async-Callback-Url"));
+        assert!(v["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Elements-Async-Callback-Url"));
     }
-    let (st, _) = call_async(&w, Method::POST, path, "not-a-token", Some("https://example.com/cb"), None).await;
+    let (st, _) = call_async(
+        &w,
+        Method::POST,
+        path,
+        "not-a-token",
+        Some("https://example.com/cb"),
+        None,
+    )
+    .await;
     assert_eq!(st, 401);
     // Nothing was queued or done.
-    assert!(!w.dropbox.paths().iter().any(|p| p.eq_ignore_ascii_case("/never")));
+    assert!(!w
+        .dropbox
+        .paths()
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case("/never")));
     let (_, items) = get_json(&w, "/instances/events").await;
     assert_eq!(items, json!([]));
 }
@@ -168,12 +199,16 @@ async fn an_async_result_is_retried_until_the_callback_answers() {
     )
     .await;
     let event_id = v["eventId"].as_u64().expect("id");
-    until("the result notified after retries", Duration::from_secs(20), || async {
-        let (_, item) = get_json(&w, &format!("/instances/events/{event_id}")).await;
-        (item["status"] == "NOTIFIED" && item["attempts"] == 3)
-            .then_some(())
-            .ok_or(item.to_string())
-    })
+    until(
+        "the result notified after retries",
+        Duration::from_secs(20),
+        || async {
+            let (_, item) = get_json(&w, &format!("/instances/events/{event_id}")).await;
+            (item["status"] == "NOTIFIED" && item["attempts"] == 3)
+                .then_some(())
+                .ok_or(item.to_string())
+        },
+    )
     .await;
     let bodies: Vec<Value> = w
         .receiver
@@ -204,15 +239,19 @@ async fn an_async_request_accepted_while_no_worker_runs_is_done_once_one_starts(
     assert_eq!(st, 200);
     let event_id = v["eventId"].as_u64().expect("id");
     // The request waits, stored, for a worker: a gateway process that runs one.
-    let mut gateway = w
-        .stack
-        .spawn_process("herald-gateway", &[("HERALD_GATEWAY_JOBS_ENABLED", "true".into())]);
+    let mut gateway = w.stack.spawn_process(
+        "herald-gateway",
+        &[("HERALD_GATEWAY_JOBS_ENABLED", "true".into())],
+    );
     let result = wait_for_result(&w, event_id).await;
     let _ = gateway.kill();
     let _ = gateway.wait();
     assert_eq!(result["response"]["statusCode"], 200);
     assert!(
-        w.dropbox.paths().iter().any(|p| p.eq_ignore_ascii_case("/durable")),
+        w.dropbox
+            .paths()
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case("/durable")),
         "{:?}",
         w.dropbox.paths()
     );

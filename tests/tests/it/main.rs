@@ -2,6 +2,7 @@
 
 mod async_requests;
 mod delivery;
+mod documents;
 mod faults;
 mod helpers;
 mod identity;

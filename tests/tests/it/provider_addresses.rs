@@ -59,13 +59,19 @@ async fn last_poll_error(stack: &Stack, id: u64) -> String {
         .call(Method::POST, &format!("/instances/{id}/events/poll"), None)
         .await;
     assert_eq!(st, 202, "{v}");
-    until("a recorded poll failure", Duration::from_secs(20), || async {
-        let (_, v) = stack.call(Method::GET, &format!("/instances/{id}"), None).await;
-        v["polling"]["lastError"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or(v.to_string())
-    })
+    until(
+        "a recorded poll failure",
+        Duration::from_secs(20),
+        || async {
+            let (_, v) = stack
+                .call(Method::GET, &format!("/instances/{id}"), None)
+                .await;
+            v["polling"]["lastError"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or(v.to_string())
+        },
+    )
     .await
 }
 
@@ -87,7 +93,10 @@ async fn a_poll_url_at_an_internal_address_fails_naming_its_host_and_fetches_not
             "169.254.169.254".to_string(),
         ),
         (
-            format!("http://127.0.0.1:{}/x?since=${{gmtDate:yyyy}}", internal.port),
+            format!(
+                "http://127.0.0.1:{}/x?since=${{gmtDate:yyyy}}",
+                internal.port
+            ),
             "127.0.0.1".to_string(),
         ),
         (
@@ -98,28 +107,44 @@ async fn a_poll_url_at_an_internal_address_fails_naming_its_host_and_fetches_not
         let poller = json!({"documents": {"url": url, "idField": "id",
             "datesConfiguration": {"updatedDateField": "modified", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'"}}});
         let (st, inst) = stack
-            .call(Method::POST, "/instances", Some(docushare_body("acme.docushareflex.com", Some(poller))))
+            .call(
+                Method::POST,
+                "/instances",
+                Some(docushare_body("acme.docushareflex.com", Some(poller))),
+            )
             .await;
         assert_eq!(st, 200, "{inst}");
         let id = inst["id"].as_u64().expect("id");
         let error = last_poll_error(&stack, id).await;
         assert!(error.contains(&host), "{url}: {error}");
     }
-    assert_eq!(internal.connections(), 0, "the internal service was connected to");
+    assert_eq!(
+        internal.connections(),
+        0,
+        "the internal service was connected to"
+    );
     // The configured host itself is called as usual (the default `events` resource).
     let (_, inst) = stack
-        .call(Method::POST, "/instances", Some(docushare_body("acme.docushareflex.com", None)))
+        .call(
+            Method::POST,
+            "/instances",
+            Some(docushare_body("acme.docushareflex.com", None)),
+        )
         .await;
     let calls = ds.docs.calls();
     let id = inst["id"].as_u64().expect("id");
     stack
         .call(Method::POST, &format!("/instances/{id}/events/poll"), None)
         .await;
-    until("the configured host polled", Duration::from_secs(20), || async {
-        (ds.docs.calls() > calls)
-            .then_some(())
-            .ok_or("no call".to_string())
-    })
+    until(
+        "the configured host polled",
+        Duration::from_secs(20),
+        || async {
+            (ds.docs.calls() > calls)
+                .then_some(())
+                .ok_or("no call".to_string())
+        },
+    )
     .await;
 }
 
@@ -129,7 +154,11 @@ async fn a_docushare_domain_at_an_internal_address_is_refused_naming_it() {
     let stack = Stack::start(&[("HERALD_ALLOW_PRIVATE_CALLBACKS", "false".to_string())]).await;
     for domain in ["169.254.169.254", "127.0.0.1:6379", "localhost"] {
         let (st, v) = stack
-            .call(Method::POST, "/instances", Some(docushare_body(domain, None)))
+            .call(
+                Method::POST,
+                "/instances",
+                Some(docushare_body(domain, None)),
+            )
             .await;
         assert_eq!(st, 400, "{domain}: {v}");
         let host = domain.split(':').next().unwrap_or(domain);

@@ -102,7 +102,9 @@ impl DocumentStore for Docs<'_> {
 
     async fn upload(&self, path: &str, file: Upload) -> Result<Entry, ElementError> {
         let Context { http, urls, token } = self.0;
-        let arg = json!({"path": path, "mode": "add", "autorename": false, "mute": false});
+        // An existing file is a conflict even when the bytes are the same.
+        let arg = json!({"path": path, "mode": "add", "autorename": false, "mute": false,
+            "strict_conflict": true});
         let req = http
             .post(format!("{}/2/files/upload", urls.content))
             .bearer_auth(token)
