@@ -378,3 +378,64 @@ async fn credentials_are_checked_before_routing_on_every_hub_path() {
         .await;
     assert_eq!(st, 400);
 }
+
+#[tokio::test]
+async fn changes_made_through_the_hub_arrive_as_events_once() {
+    use crate::helpers::*;
+    let w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    let auth = format!(
+        "User {}, Element {}",
+        w.stack.user_secret,
+        inst["token"].as_str().expect("token")
+    );
+    let part = reqwest::multipart::Part::bytes(b"hub upload".to_vec()).file_name("memo.txt");
+    let resp = w
+        .stack
+        .http
+        .post(w.stack.api("/hubs/documents/files?path=/memo.txt"))
+        .header("Authorization", &auth)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status(), 200);
+    wait_for_events(&w, id, "the upload notified", |e| !e.is_empty()).await;
+    let (st, _) = w
+        .stack
+        .call_as(
+            Method::DELETE,
+            "/hubs/documents/files?path=/memo.txt",
+            &auth,
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    wait_for_events(&w, id, "the delete notified", |e| e.len() >= 2).await;
+    wait_webhooks_drained(&w).await;
+    let events: Vec<(String, String)> = w
+        .receiver
+        .received()
+        .iter()
+        .flat_map(|r| {
+            r.json()["response"]["events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap_or_default().to_string(),
+                e["path"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("CREATED".to_string(), "/memo.txt".to_string()),
+            ("DELETED".to_string(), "/memo.txt".to_string())
+        ]
+    );
+}
