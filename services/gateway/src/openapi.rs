@@ -157,6 +157,12 @@ impl Doc {
         self.errors.push(code);
         self
     }
+    /// What any call that reaches a provider may answer besides success: the caller's mistake
+    /// (400), the provider's refusals (404, 409), and the provider or Herald unavailable.
+    pub fn provider_errors(mut self) -> Self {
+        self.errors.extend([400, 404, 409, 502, 503, 504]);
+        self
+    }
     pub fn params(mut self, p: &[Param]) -> Self {
         self.params.extend_from_slice(p);
         self

@@ -294,12 +294,7 @@ pub fn operations() -> Vec<Operation> {
             Doc::new("listFolder", "What a folder holds", Auth::Instance)
                 .params(&[Param::query("path", true)])
                 .ok(S::FolderList)
-                .status(400)
-                .status(404)
-                .status(409)
-                .status(502)
-                .status(503)
-                .status(504),
+                .provider_errors(),
         ),
         op(
             Method::POST,
@@ -313,12 +308,7 @@ pub fn operations() -> Vec<Operation> {
             .params(&[Param::query("path", true)])
             .body(S::Folder)
             .ok(S::Folder)
-            .status(400)
-            .status(404)
-            .status(409)
-            .status(502)
-            .status(503)
-            .status(504),
+            .provider_errors(),
         ),
         op(
             Method::DELETE,
@@ -331,12 +321,7 @@ pub fn operations() -> Vec<Operation> {
             )
             .params(&[Param::query("path", true)])
             .ok(S::Deleted2)
-            .status(400)
-            .status(404)
-            .status(409)
-            .status(502)
-            .status(503)
-            .status(504),
+            .provider_errors(),
         ),
         op(
             Method::POST,
@@ -350,12 +335,7 @@ pub fn operations() -> Vec<Operation> {
             .params(&[Param::query("path", true)])
             .body(S::Copy)
             .ok(S::Folder)
-            .status(400)
-            .status(404)
-            .status(409)
-            .status(502)
-            .status(503)
-            .status(504),
+            .provider_errors(),
         ),
         op(
             Method::POST,
@@ -369,12 +349,7 @@ pub fn operations() -> Vec<Operation> {
             .params(&[Param::query("path", true)])
             .body(S::Upload)
             .ok(S::Folder)
-            .status(400)
-            .status(404)
-            .status(409)
-            .status(502)
-            .status(503)
-            .status(504),
+            .provider_errors(),
         ),
         op(
             Method::GET,
@@ -383,12 +358,7 @@ pub fn operations() -> Vec<Operation> {
             Doc::new("downloadFile", "A file's bytes", Auth::Instance)
                 .params(&[Param::query("path", true)])
                 .ok(S::FileBytes)
-                .status(400)
-                .status(404)
-                .status(409)
-                .status(502)
-                .status(503)
-                .status(504),
+                .provider_errors(),
         ),
         op(
             Method::DELETE,
@@ -397,12 +367,7 @@ pub fn operations() -> Vec<Operation> {
             Doc::new("deleteFile", "Delete a file", Auth::Instance)
                 .params(&[Param::query("path", true)])
                 .ok(S::Deleted2)
-                .status(400)
-                .status(404)
-                .status(409)
-                .status(502)
-                .status(503)
-                .status(504),
+                .provider_errors(),
         ),
         op(
             Method::POST,
@@ -415,12 +380,7 @@ pub fn operations() -> Vec<Operation> {
             )
             .body(S::WebhookCreate)
             .ok(S::Webhook)
-            .status(400)
-            .status(404)
-            .status(409)
-            .status(502)
-            .status(503)
-            .status(504),
+            .provider_errors(),
         ),
         op(
             Method::GET,
