@@ -81,6 +81,14 @@ impl DocsWorld {
         self.stack.call_as(method, path, auth, body).await
     }
 
+    async fn get(&self, auth: &str, path: &str) -> (u16, Value) {
+        self.call(auth, Method::GET, path, None).await
+    }
+
+    async fn delete(&self, auth: &str, path: &str) -> (u16, Value) {
+        self.call(auth, Method::DELETE, path, None).await
+    }
+
     async fn upload(&self, auth: &str, path: &str, bytes: Vec<u8>) -> (u16, Value) {
         let part = reqwest::multipart::Part::bytes(bytes).file_name("upload.bin");
         let form = reqwest::multipart::Form::new().part("file", part);
@@ -171,14 +179,7 @@ async fn every_hub_operation_works_on(element: &str) {
         e["requestId"].is_string() && e["message"].is_string(),
         "{e}"
     );
-    let (st, root) = w
-        .call(
-            &auth,
-            Method::GET,
-            &format!("{folders}/contents?path=/"),
-            None,
-        )
-        .await;
+    let (st, root) = w.get(&auth, &format!("{folders}/contents?path=/")).await;
     assert_eq!(st, 200, "{element}: {root}");
     assert!(
         names(&root).contains(&("Reports".into(), true)),
@@ -199,12 +200,7 @@ async fn every_hub_operation_works_on(element: &str) {
         .await;
     assert_eq!(st, 409, "{element}: {e}");
     let (st, inside) = w
-        .call(
-            &auth,
-            Method::GET,
-            &format!("{folders}/contents?path=/Reports"),
-            None,
-        )
+        .get(&auth, &format!("{folders}/contents?path=/Reports"))
         .await;
     assert_eq!(st, 200);
     assert_eq!(
@@ -236,12 +232,7 @@ async fn every_hub_operation_works_on(element: &str) {
         .await;
     assert_eq!(st, 200, "{element}: {c}");
     let (_, archive) = w
-        .call(
-            &auth,
-            Method::GET,
-            &format!("{folders}/contents?path=/Archive"),
-            None,
-        )
+        .get(&auth, &format!("{folders}/contents?path=/Archive"))
         .await;
     assert_eq!(
         names(&archive),
@@ -278,53 +269,25 @@ async fn every_hub_operation_works_on(element: &str) {
         assert!(e["requestId"].is_string(), "{e}");
     }
     // Bad input.
-    let (st, _) = w
-        .call(&auth, Method::GET, &format!("{folders}/contents"), None)
-        .await;
+    let (st, _) = w.get(&auth, &format!("{folders}/contents")).await;
     assert_eq!(st, 400);
-    let (st, _) = w
-        .call(&auth, Method::DELETE, &format!("{folders}?path=/"), None)
-        .await;
+    let (st, _) = w.delete(&auth, &format!("{folders}?path=/")).await;
     assert_eq!(st, 400);
 
     // Deletes.
     let (st, _) = w
-        .call(
-            &auth,
-            Method::DELETE,
-            "/hubs/documents/files?path=/Reports/data.bin",
-            None,
-        )
+        .delete(&auth, "/hubs/documents/files?path=/Reports/data.bin")
         .await;
     assert_eq!(st, 200, "{element}");
     let (st, _, _) = w.download(&auth, "/Reports/data.bin").await;
     assert_eq!(st, 404, "{element}");
-    let (st, _) = w
-        .call(
-            &auth,
-            Method::DELETE,
-            &format!("{folders}?path=/Archive"),
-            None,
-        )
-        .await;
+    let (st, _) = w.delete(&auth, &format!("{folders}?path=/Archive")).await;
     assert_eq!(st, 200, "{element}");
     let (st, _) = w
-        .call(
-            &auth,
-            Method::GET,
-            &format!("{folders}/contents?path=/Archive"),
-            None,
-        )
+        .get(&auth, &format!("{folders}/contents?path=/Archive"))
         .await;
     assert_eq!(st, 404, "{element}");
-    let (_, root) = w
-        .call(
-            &auth,
-            Method::GET,
-            &format!("{folders}/contents?path=/"),
-            None,
-        )
-        .await;
+    let (_, root) = w.get(&auth, &format!("{folders}/contents?path=/")).await;
     assert_eq!(
         names(&root),
         vec![("Reports".into(), true)],
@@ -368,14 +331,10 @@ async fn credentials_are_checked_before_routing_on_every_hub_path() {
         .await;
     assert_eq!(st, 405, "{e}");
     assert_eq!(e["code"], "method_not_allowed");
-    let (st, e) = w
-        .call(&auth, Method::GET, "/hubs/documents/nothing-here", None)
-        .await;
+    let (st, e) = w.get(&auth, "/hubs/documents/nothing-here").await;
     assert_eq!(st, 404, "{e}");
     // Not a documents element.
-    let (st, _) = w
-        .call(&auth, Method::GET, "/hubs/documents/webhooks", None)
-        .await;
+    let (st, _) = w.get(&auth, "/hubs/documents/webhooks").await;
     assert_eq!(st, 400);
 }
 
