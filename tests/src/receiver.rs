@@ -79,6 +79,15 @@ impl Receiver {
             .extend(statuses.iter().map(|s| (*s, Duration::ZERO)));
     }
 
+    /// Forgets the scripted answers: 200 from now on.
+    pub fn clear_script(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .script
+            .clear();
+    }
+
     /// The next `n` requests get no answer for `delay` (then 200).
     pub fn script_hang(&self, n: usize, delay: Duration) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,11 +1,13 @@
 //! Delivering one notification by id: load its record and instance, attempt, settle.
 
 use herald_core::model::{Attempt, EventRecord, EventStatus, InstanceRecord};
+use herald_core::store::breakers::{self, Admission};
 use herald_core::store::events::AttemptOutcome;
-use herald_core::store::{events, instances, StoreResult};
-use herald_core::time::now_rfc3339;
+use herald_core::store::{events, instances, retries, StoreResult};
+use herald_core::time::{now_ms, now_rfc3339};
 
 use crate::attempt::attempt;
+use crate::origins::origin_of;
 use crate::settle::{record, settle};
 use crate::Shared;
 
@@ -35,14 +37,49 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         };
         return record(s, event_id, &refusal, AttemptOutcome::Failed { reason }).await;
     };
-    let Some(_slot) = s.origins.try_acquire(&callback) else {
-        // The origin is at its bound: hold this one briefly instead of waiting for it.
-        let next = herald_core::time::now_ms() + ORIGIN_HOLD_MS;
-        herald_core::store::retries::schedule(&mut conn, keys, event_id, next).await?;
-        return events::hold(&mut conn, keys, event_id, next).await;
-    };
+    let origin = origin_of(&callback);
+    let token = format!("{event_id}-{}", fastrand::u64(..));
+    let admission = breakers::admit(
+        &mut conn,
+        keys,
+        &origin,
+        &token,
+        event_id,
+        now_ms(),
+        s.breaker,
+    )
+    .await?;
+    match admission {
+        Admission::Go | Admission::Probe => {}
+        Admission::HeldByBreaker { until_ms } | Admission::Busy { until_ms } => {
+            // Not waited for (that would hold a worker and delay other origins), and not an
+            // attempt: back in the schedule, shown as RETRYING until then.
+            let due = until_ms + fastrand::i64(0..250);
+            retries::schedule(&mut conn, keys, event_id, due).await?;
+            if matches!(admission, Admission::HeldByBreaker { .. }) {
+                s.metrics.delivery_held.inc(&["breaker_open"]);
+            }
+            return events::hold(&mut conn, keys, event_id, due).await;
+        }
+    }
     let result = attempt(s, &rec, &inst, &callback, false).await;
-    settle(s, &rec, result).await
+    let success = result.success;
+    let settled = settle(s, &rec, result).await;
+    // Counted after the outcome is recorded; a closing breaker hands back what it held.
+    let released = breakers::report(
+        &mut conn,
+        keys,
+        &origin,
+        &token,
+        success,
+        now_ms(),
+        s.breaker,
+    )
+    .await?;
+    for id in released {
+        retries::schedule(&mut conn, keys, id, now_ms()).await?;
+    }
+    settled
 }
 
 /// Where a notification goes: its own URL (an async result's), else the instance's.
@@ -52,9 +89,6 @@ fn callback_of(rec: &EventRecord, inst: &InstanceRecord) -> Option<String> {
             .map(str::to_string)
     })
 }
-
-/// How long a notification is held while its origin is at its in-flight bound.
-const ORIGIN_HOLD_MS: i64 = 250;
 
 /// One more attempt now, whatever the status (a user's retry, or a replay): the same body and
 /// ids with fresh signatures; a 2xx makes it NOTIFIED, a failure leaves status and schedule as

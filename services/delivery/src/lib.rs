@@ -4,7 +4,8 @@
 //! - [`pump`]: the retry schedule's pump; later attempts.
 //! - [`deliver`]: one notification by id: record + instance → attempt → settle.
 //! - [`attempt`]: the HTTP request, its headers and signatures.
-//! - [`origins`]: the bound on in-flight requests per callback origin.
+//! - [`origins`]: callback origins, and the bound on resends per origin in this replica (first
+//!   attempts and retries go through the shared bound and breaker, `store::breakers`).
 //! - [`settle`]: recording an attempt and choosing what follows (schedule, jitter, Retry-After).
 //!
 //! Consumer and pump can be switched separately (`HERALD_DELIVERY_CONSUMER_ENABLED`,
@@ -44,6 +45,11 @@ pub struct Config {
     pub origin_concurrency: usize,
     /// `HERALD_ALLOW_PRIVATE_CALLBACKS`: allow callbacks to loopback/private addresses.
     pub allow_private_callbacks: bool,
+    /// `HERALD_BREAKER_THRESHOLD`: consecutive failed attempts that open an origin's circuit
+    /// breaker (default 10).
+    pub breaker_threshold: u32,
+    /// `HERALD_BREAKER_PROBE_MS`: at most one probe this often while it is open (default 5000).
+    pub breaker_probe_every: Duration,
     /// `HERALD_DELIVERY_CONSUMER_ENABLED` (default true).
     pub consumer_enabled: bool,
     /// `HERALD_RETRY_PUMP_ENABLED` (default true).
@@ -75,6 +81,16 @@ impl Config {
                 n => n,
             },
             allow_private_callbacks: env.bool("HERALD_ALLOW_PRIVATE_CALLBACKS", false)?,
+            breaker_threshold: match env.parse("HERALD_BREAKER_THRESHOLD", 10u32)? {
+                0 => {
+                    return Err(ConfigError::new(
+                        "HERALD_BREAKER_THRESHOLD",
+                        "must be at least 1",
+                    ))
+                }
+                n => n,
+            },
+            breaker_probe_every: env.millis("HERALD_BREAKER_PROBE_MS", 5_000)?,
             consumer_enabled: env.bool("HERALD_DELIVERY_CONSUMER_ENABLED", true)?,
             pump_enabled: env.bool("HERALD_RETRY_PUMP_ENABLED", true)?,
         })
@@ -93,6 +109,8 @@ pub struct Shared {
     pub concurrency: usize,
     pub allow_private_callbacks: bool,
     pub origins: std::sync::Arc<origins::OriginLimits>,
+    /// The shared per-origin bound and circuit breaker.
+    pub breaker: herald_core::store::breakers::Rules,
 }
 
 pub struct App {
@@ -126,6 +144,12 @@ impl App {
             concurrency: config.concurrency,
             allow_private_callbacks: config.allow_private_callbacks,
             origins: std::sync::Arc::new(origins::OriginLimits::new(config.origin_concurrency)),
+            breaker: herald_core::store::breakers::Rules {
+                threshold: config.breaker_threshold,
+                probe_every_ms: config.breaker_probe_every.as_millis() as i64,
+                max_in_flight: config.origin_concurrency,
+                lease_ms: (config.timeout + Duration::from_secs(30)).as_millis() as i64,
+            },
         };
         let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
         Ok(Self {

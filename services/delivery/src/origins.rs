@@ -1,6 +1,6 @@
-//! In-flight requests per callback origin (scheme, host, port) are bounded. A notification whose
-//! origin is at its bound is not waited for — that would hold a worker and delay other origins —
-//! but held: put in the retry schedule for a moment, without counting an attempt.
+//! Callback origins (scheme, host, port). First attempts and retries are bounded per origin
+//! across replicas by `store::breakers`; resends (a user's retry or replay) wait here for one of
+//! this replica's slots for the origin.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,11 +40,6 @@ impl OriginLimits {
             .clone()
     }
 
-    /// A slot for one request to `url`'s origin, if one is free now.
-    pub fn try_acquire(&self, url: &str) -> Option<OwnedSemaphorePermit> {
-        self.semaphore(&origin_of(url)).try_acquire_owned().ok()
-    }
-
     /// Waits for a slot (for rare, user-triggered resends).
     pub async fn acquire(&self, url: &str) -> Option<OwnedSemaphorePermit> {
         self.semaphore(&origin_of(url)).acquire_owned().await.ok()
@@ -62,18 +57,5 @@ mod tests {
             origin_of("http://a.example:8080/z"),
             "http://a.example:8080"
         );
-        let limits = OriginLimits::new(1);
-        let held = limits.try_acquire("http://a.example/1");
-        assert!(held.is_some());
-        assert!(
-            limits.try_acquire("http://a.example/2").is_none(),
-            "bounded per origin"
-        );
-        assert!(
-            limits.try_acquire("http://b.example/1").is_some(),
-            "other origins unaffected"
-        );
-        drop(held);
-        assert!(limits.try_acquire("http://a.example/3").is_some());
     }
 }

@@ -22,6 +22,9 @@
 //! herald:v1:[<prefix>:]{e:<event>}:event               HASH delivery record (status, body, attempts, …)
 //! herald:v1:[<prefix>:]{e:<event>}:attempts            LIST one JSON entry per attempt, oldest first
 //! herald:v1:[<prefix>:]retries                         ZSET due(ms) → event id, the retry schedule
+//! herald:v1:[<prefix>:]{b:<origin>}:breaker            HASH circuit breaker of a callback origin {failures, open, next_probe}
+//! herald:v1:[<prefix>:]{b:<origin>}:inflight           ZSET attempt token → lease expiry, attempts out to the origin
+//! herald:v1:[<prefix>:]{b:<origin>}:held               ZSET event id → hold end, notifications held by the open breaker
 //! herald:v1:[<prefix>:]{poll}:due                      ZSET next slot(ms) → instance id, the poll schedule
 //! herald:v1:[<prefix>:]{poll}:interval                 HASH instance id → interval (ms), who polls at all
 //! herald:v1:[<prefix>:]{poll}:claimed                  ZSET "<id>:<slot>" → lease expiry, claimed slots not yet queued
@@ -118,6 +121,15 @@ impl Keys {
     }
     pub fn retries(&self) -> String {
         format!("{}retries", self.base)
+    }
+    pub fn breaker(&self, origin: &str) -> String {
+        format!("{}{{b:{origin}}}:breaker", self.base)
+    }
+    pub fn breaker_inflight(&self, origin: &str) -> String {
+        format!("{}{{b:{origin}}}:inflight", self.base)
+    }
+    pub fn breaker_held(&self, origin: &str) -> String {
+        format!("{}{{b:{origin}}}:held", self.base)
     }
     pub fn poll_due(&self) -> String {
         format!("{}{{poll}}:due", self.base)

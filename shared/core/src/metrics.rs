@@ -104,6 +104,7 @@ pub struct Metrics {
     pub delivery_duration: HistogramVec,
     pub poller_runs: CounterVec,
     pub retry_queue_depth: GaugeVec,
+    pub delivery_held: CounterVec,
     pub broker_up: GaugeVec,
     pub provisioning_requests: CounterVec,
     pub poll_lag: HistogramVec,
@@ -168,6 +169,12 @@ impl Metrics {
             &[],
             Kind::Gauge,
         ));
+        let delivery_held = CounterVec(fam(
+            "herald_delivery_held_total",
+            "Notifications held back without an attempt, by reason (breaker_open).",
+            &["reason"],
+            Kind::Counter,
+        ));
         let broker_up = GaugeVec(fam(
             "herald_broker_up",
             "1 while the broker answers, else 0.",
@@ -195,6 +202,7 @@ impl Metrics {
             delivery_duration,
             poller_runs,
             retry_queue_depth,
+            delivery_held,
             broker_up,
             provisioning_requests,
         }

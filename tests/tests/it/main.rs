@@ -1,6 +1,7 @@
 //! End-to-end tests against real nats-server and redis-server, with fake providers.
 
 mod async_requests;
+mod breaker;
 mod delivery;
 mod documents;
 mod faults;

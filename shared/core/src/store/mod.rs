@@ -8,6 +8,7 @@
 //! - [`polls`]: the poll schedule (claims with leases) and poll status.
 //! - [`sync`]: per-instance change-feed state (cursor, staged batch, seen objects) and leases.
 
+pub mod breakers;
 pub mod events;
 pub mod identity;
 pub mod instances;
