@@ -49,6 +49,22 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
     Ok(())
 }
 
+/// Resends in order, one at a time; tells JetStream the message is still being worked on after
+/// each, so a long replay is not redelivered meanwhile.
+async fn replay(
+    s: &Shared,
+    msg: &Message,
+    event_ids: &[u64],
+) -> herald_core::store::StoreResult<()> {
+    for id in event_ids {
+        crate::deliver::resend(s, *id, true).await?;
+        if let Err(e) = msg.ack_with(AckKind::Progress).await {
+            tracing::warn!(error = %e, "replay progress not acknowledged");
+        }
+    }
+    Ok(())
+}
+
 async fn handle(s: &Shared, msg: Message) {
     let result = match serde_json::from_slice::<NotificationMessage>(&msg.payload) {
         Ok(NotificationMessage::V1 { event_id, .. }) => {
@@ -66,6 +82,7 @@ async fn handle(s: &Shared, msg: Message) {
         Ok(NotificationMessage::ResendV1 {
             event_id, replay, ..
         }) => crate::deliver::resend(s, event_id, replay).await,
+        Ok(NotificationMessage::ReplayV1 { event_ids, .. }) => replay(s, &msg, &event_ids).await,
         Err(e) => {
             tracing::error!(error = %e, "unreadable notification message; dropping");
             let _ = msg.ack_with(AckKind::Term).await;

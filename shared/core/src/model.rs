@@ -88,6 +88,13 @@ pub enum NotificationMessage {
         instance_id: u64,
         replay: bool,
     },
+    /// A replay: send these once more, one after the other, in this order (`eventId` order),
+    /// each with `Elements-Replay: true`.
+    #[serde(rename = "replay.1")]
+    ReplayV1 {
+        instance_id: u64,
+        event_ids: Vec<u64>,
+    },
 }
 
 /// A message on the POLLS work queue: poll this instance for this slot (or now, if manual).

@@ -12,6 +12,7 @@ mod polling;
 mod process;
 mod provider_addresses;
 mod providers;
+mod replay;
 mod seed_flow;
 mod webhook_world;
 mod webhooks_box;

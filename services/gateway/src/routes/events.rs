@@ -140,6 +140,9 @@ pub async fn get_one(
     Ok(Json(v))
 }
 
+/// Most notifications one replay call sends (in one message, one after the other).
+const MAX_REPLAY: usize = 1000;
+
 /// Queues a resend of one notification (same body and ids).
 async fn queue_resend(
     state: &AppState,
@@ -153,12 +156,19 @@ async fn queue_resend(
         instance_id,
         replay,
     };
-    let payload = serde_json::to_vec(&msg).map_err(|e| ApiError::Internal(e.to_string()))?;
+    publish_events_message(state, instance_id, &msg, &format!("{tag}-{event_id}")).await
+}
+
+/// Publishes a message on the instance's EVENTS subject and waits for JetStream to store it.
+async fn publish_events_message(
+    state: &AppState,
+    instance_id: u64,
+    msg: &herald_core::model::NotificationMessage,
+    msg_id: &str,
+) -> Result<(), ApiError> {
+    let payload = serde_json::to_vec(msg).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert(
-        herald_core::bus::HDR_MSG_ID,
-        format!("{tag}-{event_id}").as_str(),
-    );
+    headers.insert(herald_core::bus::HDR_MSG_ID, msg_id);
     let unavailable =
         |e: String| ApiError::Unavailable(format!("Could not queue it ({e}), try again"));
     let ack = state
@@ -230,10 +240,25 @@ pub async fn replay(
     let mut conn = state.brokers.redis.clone();
     let keys = &state.brokers.keys;
     let (items, _) = events::list(&mut conn, keys, &keys.instance_events(rec.id), &filter).await?;
-    let tag = format!("replay-{}", herald_core::time::now_ms());
-    for item in &items {
-        queue_resend(&state, item.id, rec.id, true, &tag).await?;
+    if items.len() > MAX_REPLAY {
+        return Err(ApiError::BadRequest(format!(
+            "A replay sends at most {MAX_REPLAY} notifications; [from, to) holds {}: narrow it",
+            items.len()
+        )));
     }
+    let mut event_ids: Vec<u64> = items.iter().map(|i| i.id).collect();
+    event_ids.sort_unstable();
+    let msg = herald_core::model::NotificationMessage::ReplayV1 {
+        instance_id: rec.id,
+        event_ids,
+    };
+    publish_events_message(
+        &state,
+        rec.id,
+        &msg,
+        &format!("replay-{}-{}", rec.id, herald_core::time::now_ms()),
+    )
+    .await?;
     Ok((
         axum::http::StatusCode::ACCEPTED,
         Json(json!({"replayed": items.len()})),
