@@ -3,6 +3,7 @@
 use herald_core::model::{Attempt, EventRecord, EventStatus, InstanceRecord};
 use herald_core::store::breakers::{self, Admission};
 use herald_core::store::events::AttemptOutcome;
+use herald_core::store::pacing;
 use herald_core::store::{events, instances, retries, StoreResult};
 use herald_core::time::{now_ms, now_rfc3339};
 
@@ -37,6 +38,13 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         };
         return record(s, event_id, &refusal, AttemptOutcome::Failed { reason }).await;
     };
+    if pacing::paced(&inst) {
+        if let Some(until) = pacing::admit(&mut conn, keys, &inst, event_id, now_ms()).await? {
+            // Its turn (ordered) or its slot (rate limit) is later: wait, durably, unattempted.
+            retries::schedule(&mut conn, keys, event_id, until).await?;
+            return events::hold(&mut conn, keys, event_id, until).await;
+        }
+    }
     let origin = origin_of(&callback);
     let token = format!("{event_id}-{}", fastrand::u64(..));
     let admission = breakers::admit(
@@ -79,7 +87,13 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
     for id in released {
         retries::schedule(&mut conn, keys, id, now_ms()).await?;
     }
-    settled
+    if settled? && inst.ordered() {
+        // The next in line goes now.
+        if let Some(next) = pacing::settled(&mut conn, keys, inst.id, event_id).await? {
+            retries::schedule(&mut conn, keys, next, now_ms()).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Where a notification goes: its own URL (an async result's), else the instance's.

@@ -28,7 +28,9 @@ pub fn next_delay(
     })
 }
 
-pub async fn settle(s: &Shared, rec: &EventRecord, result: AttemptResult) -> StoreResult<()> {
+/// Records the attempt and what follows; true when the notification is now settled
+/// (`NOTIFIED` or `FAILED`).
+pub async fn settle(s: &Shared, rec: &EventRecord, result: AttemptResult) -> StoreResult<bool> {
     let failed_so_far = rec.attempts + 1;
     let outcome = if result.success {
         AttemptOutcome::Notified
@@ -54,11 +56,12 @@ pub async fn settle(s: &Shared, rec: &EventRecord, result: AttemptResult) -> Sto
             },
         }
     };
+    let settled = !matches!(outcome, AttemptOutcome::Retrying { .. });
     record(s, rec.id, &result.attempt, outcome).await?;
     if result.gone {
         events_off(s, rec).await;
     }
-    Ok(())
+    Ok(settled)
 }
 
 /// A 410 means the receiver wants nothing more: turn events off for the instance (as a PATCH

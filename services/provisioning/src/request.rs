@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use herald_core::model::{ORDERED, RATE_LIMIT};
 use herald_elements::catalog::{self, ElementDef};
 use herald_elements::{connect, polling, ElementKey};
 use serde_json::{Map, Value};
@@ -246,6 +247,7 @@ pub fn validate_configuration(
                 .into(),
         ));
     }
+    delivery_options(configuration)?;
     if let Some(vendor) = configuration
         .get("event.vendor.type")
         .and_then(Value::as_str)
@@ -278,6 +280,40 @@ pub fn validate_configuration(
     }
 
     Ok(events_enabled)
+}
+
+/// The delivery options, stored normalized: `event.notification.rate.limit` a positive integer
+/// (notifications per second), `event.notification.ordered` a boolean.
+fn delivery_options(configuration: &mut BTreeMap<String, Value>) -> Result<(), ProvisionError> {
+    let key = RATE_LIMIT;
+    match configuration.get(key) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            configuration.remove(key);
+        }
+        Some(v) => {
+            let n = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            }
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| {
+                ProvisionError::Invalid(format!(
+                    "{key} must be a positive whole number of notifications per second"
+                ))
+            })?;
+            configuration.insert(key.into(), Value::from(n));
+        }
+    }
+    let key = ORDERED;
+    if configuration.contains_key(key) {
+        let ordered = flag(configuration.get(key))
+            .map_err(|_| ProvisionError::Invalid(format!("{key} must be true or false")))?
+            .unwrap_or(false);
+        configuration.insert(key.into(), Value::Bool(ordered));
+    }
+    Ok(())
 }
 
 /// Checks the interval floor and that the poller configuration parses; stores the parsed

@@ -19,6 +19,9 @@
 //! herald:v1:[<prefix>:]{i:<inst>}:seen                 HASH object key → version (CREATED vs UPDATED)
 //! herald:v1:[<prefix>:]{i:<inst>}:lock:<name>          STRING lease held while one worker syncs
 //! herald:v1:[<prefix>:]{i:<inst>}:events               ZSET eventDate(ms) → event id
+//! herald:v1:[<prefix>:]{i:<inst>}:pending              ZSET unsettled notification ids of an ordered instance
+//! herald:v1:[<prefix>:]{i:<inst>}:rate                 HASH {tat}: the rate limit's next free slot (ms)
+//! herald:v1:[<prefix>:]{i:<inst>}:slots                HASH event id → its reserved send time (ms)
 //! herald:v1:[<prefix>:]{e:<event>}:event               HASH delivery record (status, body, attempts, …)
 //! herald:v1:[<prefix>:]{e:<event>}:attempts            LIST one JSON entry per attempt, oldest first
 //! herald:v1:[<prefix>:]retries                         ZSET due(ms) → event id, the retry schedule
@@ -109,6 +112,15 @@ impl Keys {
     }
     pub fn lock(&self, inst: u64, name: &str) -> String {
         format!("{}{{i:{inst}}}:lock:{name}", self.base)
+    }
+    pub fn pending(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:pending", self.base)
+    }
+    pub fn rate(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:rate", self.base)
+    }
+    pub fn rate_slots(&self, inst: u64) -> String {
+        format!("{}{{i:{inst}}}:slots", self.base)
     }
     pub fn instance_events(&self, inst: u64) -> String {
         format!("{}{{i:{inst}}}:events", self.base)

@@ -125,6 +125,10 @@ pub struct ProviderState {
     pub token_version: u64,
 }
 
+/// The delivery options' configuration entries.
+pub const RATE_LIMIT: &str = "event.notification.rate.limit";
+pub const ORDERED: &str = "event.notification.ordered";
+
 /// An element instance as stored. Secret configuration values are sealed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstanceRecord {
@@ -160,6 +164,23 @@ impl InstanceRecord {
         self.provider
             .expires_at_ms
             .is_some_and(|at| at - now_ms < MARGIN_MS)
+    }
+
+    /// `event.notification.rate.limit`: at most this many notifications per second.
+    pub fn rate_limit(&self) -> Option<u64> {
+        self.configuration
+            .get(RATE_LIMIT)
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()))
+            .filter(|n| *n > 0)
+    }
+
+    /// `event.notification.ordered`: one notification at a time, in `eventId` order.
+    pub fn ordered(&self) -> bool {
+        match self.configuration.get(ORDERED) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+            _ => false,
+        }
     }
 
     /// Events flow only to an enabled, valid instance with events on.

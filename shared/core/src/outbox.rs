@@ -160,6 +160,10 @@ async fn publish(
         };
         events::create(&mut conn, &brokers.keys, &rec).await?;
     }
+    if inst.ordered() {
+        let ids: Vec<u64> = batch.notifications.iter().map(|n| n.event_id).collect();
+        crate::store::pacing::pending(&mut conn, &brokers.keys, inst.id, &ids).await?;
+    }
     for n in &batch.notifications {
         announce(brokers, inst.id, n.event_id).await?;
     }

@@ -78,6 +78,20 @@ pub const EVENT_ENTRIES: &[ConfigEntry] = &[
         None,
         true,
     ),
+    entry(
+        "event.notification.rate.limit",
+        "Most notifications per second to the callback (unlimited if unset)",
+        false,
+        None,
+        false,
+    ),
+    entry(
+        "event.notification.ordered",
+        "Deliver notifications one at a time, in order",
+        false,
+        None,
+        false,
+    ),
 ];
 
 /// OAuth2 client entries every OAuth element has.

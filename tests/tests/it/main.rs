@@ -8,6 +8,7 @@ mod faults;
 mod helpers;
 mod identity;
 mod lifecycle;
+mod pacing;
 mod polling;
 mod process;
 mod provider_addresses;

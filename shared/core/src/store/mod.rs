@@ -12,6 +12,7 @@ pub mod breakers;
 pub mod events;
 pub mod identity;
 pub mod instances;
+pub mod pacing;
 pub mod polls;
 pub mod retries;
 pub mod sync;
