@@ -87,8 +87,9 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers =
-            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest").await?;
+        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest")
+            .await?
+            .with_events_retention(c.events_retention);
         let metrics = Metrics::new();
         let shared = Shared {
             directory: Directory::new(brokers.clone(), c.secret_box.clone()),

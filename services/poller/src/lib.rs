@@ -98,8 +98,9 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers =
-            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-poller").await?;
+        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-poller")
+            .await?
+            .with_events_retention(c.events_retention);
         let metrics = Metrics::new();
         let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
         let shared = Shared {

@@ -100,8 +100,9 @@ const CONCURRENCY: usize = 64;
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers =
-            Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-provisioning").await?;
+        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-provisioning")
+            .await?
+            .with_events_retention(c.events_retention);
         let metrics = Metrics::new();
         let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
         let ctx = Arc::new(Ctx {

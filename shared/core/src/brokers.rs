@@ -32,6 +32,8 @@ pub struct Brokers {
     pub redis: ConnectionManager,
     pub keys: Keys,
     pub topo: Topology,
+    /// How long notifications are kept (`HERALD_EVENTS_RETENTION`).
+    pub events_retention: Duration,
 }
 
 impl Brokers {
@@ -71,7 +73,15 @@ impl Brokers {
             redis,
             keys: Keys::new(prefix),
             topo: Topology::new(prefix),
+            events_retention: crate::bus::DEFAULT_RETENTION,
         })
+    }
+
+    /// Keeps notifications this long (records, indexes, the EVENTS stream).
+    pub fn with_events_retention(mut self, retention: Duration) -> Self {
+        self.events_retention = retention;
+        self.topo = self.topo.with_events_retention(retention);
+        self
     }
 
     pub fn nats_connected(&self) -> bool {

@@ -75,11 +75,15 @@ impl StreamKind {
     }
 }
 
+/// How long streams keep messages unless told otherwise (EVENTS: `HERALD_EVENTS_RETENTION`).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+
 /// Names under one prefix.
 #[derive(Debug, Clone)]
 pub struct Topology {
     subject_base: String,
     stream_base: String,
+    events_retention: Duration,
 }
 
 impl Topology {
@@ -88,13 +92,21 @@ impl Topology {
             Self {
                 subject_base: "herald.v1.".into(),
                 stream_base: "HERALD_".into(),
+                events_retention: DEFAULT_RETENTION,
             }
         } else {
             Self {
                 subject_base: format!("{prefix}.herald.v1."),
                 stream_base: format!("{}_HERALD_", prefix.to_ascii_uppercase()),
+                events_retention: DEFAULT_RETENTION,
             }
         }
+    }
+
+    /// EVENTS keeps notifications this long (a stream created earlier keeps its own setting).
+    pub fn with_events_retention(mut self, retention: Duration) -> Self {
+        self.events_retention = retention;
+        self
     }
 
     pub fn stream_name(&self, kind: StreamKind) -> String {
@@ -130,7 +142,11 @@ impl Topology {
 
     /// The stream's one definition.
     pub fn stream_config(&self, kind: StreamKind) -> stream::Config {
-        let week = Duration::from_secs(7 * 86_400);
+        let max_age = if kind == StreamKind::Events {
+            self.events_retention
+        } else {
+            DEFAULT_RETENTION
+        };
         stream::Config {
             name: self.stream_name(kind),
             subjects: vec![self.stream_subjects(kind)],
@@ -140,8 +156,9 @@ impl Topology {
                 stream::RetentionPolicy::Limits
             },
             storage: stream::StorageType::File,
-            max_age: week,
-            duplicate_window: Duration::from_secs(120),
+            max_age,
+            // JetStream wants the window within the age limit.
+            duplicate_window: Duration::from_secs(120).min(max_age),
             num_replicas: 1,
             ..Default::default()
         }

@@ -110,6 +110,29 @@ impl Env {
         Ok(Duration::from_millis(ms))
     }
 
+    /// A duration written `<n>s`, `<n>m`, `<n>h`, `<n>d`, or a bare number of seconds.
+    pub fn duration(&self, key: &str, default: &str) -> Result<Duration, ConfigError> {
+        let raw = self.get(key).unwrap_or(default).trim();
+        let (num, unit) = match raw.char_indices().last() {
+            Some((i, c)) if c.is_ascii_alphabetic() => (&raw[..i], c),
+            _ => (raw, 's'),
+        };
+        let secs = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => 0,
+        };
+        match num.trim().parse::<u64>() {
+            Ok(n) if n > 0 && secs > 0 => Ok(Duration::from_secs(n * secs)),
+            _ => Err(ConfigError::new(
+                key,
+                format!("{raw:?} is not a duration like 7d, 36h, 90m or 600s"),
+            )),
+        }
+    }
+
     /// An absolute http(s) URL, without a trailing slash.
     pub fn base_url(&self, key: &str, default: &str) -> Result<String, ConfigError> {
         let raw = self.get(key).unwrap_or(default);
@@ -140,6 +163,9 @@ pub struct CommonConfig {
     pub secret_box: SecretBox,
     /// `HERALD_SHUTDOWN_GRACE_MS`: how long in-flight work may take to drain on SIGTERM.
     pub shutdown_grace: Duration,
+    /// `HERALD_EVENTS_RETENTION` (default `7d`): how long notifications stay — their delivery
+    /// records, date indexes and the EVENTS stream. Keep it longer than the retry schedule.
+    pub events_retention: Duration,
 }
 
 /// The development key `make run` and tests use when `HERALD_SECRET_KEY` is unset and
@@ -178,6 +204,7 @@ impl CommonConfig {
             prefix,
             secret_box,
             shutdown_grace: env.millis("HERALD_SHUTDOWN_GRACE_MS", 20_000)?,
+            events_retention: env.duration("HERALD_EVENTS_RETENTION", "7d")?,
         })
     }
 }
@@ -216,6 +243,35 @@ mod tests {
         assert_eq!(err.var, "HERALD_DELIVERY_SCHEDULE");
         assert!(parse_schedule("X", "4,-1").is_err());
         assert!(parse_schedule("X", "").is_err());
+    }
+
+    #[test]
+    fn durations_take_units() {
+        let env = Env::from_pairs([
+            ("A", "7d"),
+            ("B", "36h"),
+            ("C", "600"),
+            ("D", "3w"),
+            ("E", "0s"),
+        ]);
+        assert_eq!(
+            env.duration("A", "1s").ok(),
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(
+            env.duration("B", "1s").ok(),
+            Some(Duration::from_secs(36 * 3600))
+        );
+        assert_eq!(env.duration("C", "1s").ok(), Some(Duration::from_secs(600)));
+        assert_eq!(
+            env.duration("X", "90m").ok(),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(
+            env.duration("D", "1s").err().map(|e| e.var),
+            Some("D".to_string())
+        );
+        assert!(env.duration("E", "1s").is_err());
     }
 
     #[test]

@@ -158,7 +158,7 @@ async fn publish(
             trace_parent: batch.trace_parent.clone(),
             callback_url: None,
         };
-        events::create(&mut conn, &brokers.keys, &rec).await?;
+        events::create(&mut conn, &brokers.keys, &rec, brokers.events_retention).await?;
     }
     if inst.ordered() {
         let ids: Vec<u64> = batch.notifications.iter().map(|n| n.event_id).collect();
@@ -175,7 +175,7 @@ async fn publish(
 /// it is harmless: the record is kept, the message id is the event's.
 pub async fn notify_one(brokers: &Brokers, rec: &EventRecord) -> Result<(), OutboxError> {
     let mut conn = brokers.redis.clone();
-    events::create(&mut conn, &brokers.keys, rec).await?;
+    events::create(&mut conn, &brokers.keys, rec, brokers.events_retention).await?;
     announce(brokers, rec.instance_id, rec.id).await
 }
 

@@ -300,3 +300,23 @@ async fn in_flight_requests_per_origin_are_bounded_and_other_origins_go_on() {
     assert_eq!(w.receiver.received().len(), 5);
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn notifications_expire_after_the_retention_period() {
+    let w = create_test_world_with(&[("HERALD_EVENTS_RETENTION", "2s".to_string())]).await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    w.dropbox.upload_external("/short-lived.txt");
+    let recs = wait_for_events(&w, id, "NOTIFIED", |a| {
+        a.len() == 1 && a[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    let event_id = recs[0]["id"].as_u64().expect("id");
+    until("the record expired", Duration::from_secs(15), || async {
+        let (st, v) = get_json(&w, &format!("/instances/events/{event_id}")).await;
+        (st == 404).then_some(()).ok_or(format!("{st} {v}"))
+    })
+    .await;
+    let (_, list) = get_json(&w, &format!("/instances/{id}/events")).await;
+    assert_eq!(list, json!([]));
+}

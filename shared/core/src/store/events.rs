@@ -15,7 +15,8 @@ use crate::model::{Attempt, EventRecord, EventStatus};
 
 const CREATE: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 "#;
 
@@ -29,6 +30,8 @@ return s
 const ATTEMPT: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('RPUSH', KEYS[2], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local status = ARGV[2]
 local current = redis.call('HGET', KEYS[1], 'status')
@@ -56,9 +59,16 @@ pub enum AttemptOutcome {
     },
 }
 
-/// Writes a new record (no-op if it exists) and indexes it. Returns whether it was new.
-pub async fn create(conn: &mut Conn, keys: &Keys, rec: &EventRecord) -> StoreResult<bool> {
-    let mut args: Vec<String> = Vec::new();
+/// Writes a new record (no-op if it exists), kept for `retention`, and indexes it (dropping
+/// index entries older than `retention`). Returns whether it was new.
+pub async fn create(
+    conn: &mut Conn,
+    keys: &Keys,
+    rec: &EventRecord,
+    retention: std::time::Duration,
+) -> StoreResult<bool> {
+    let retention_ms = retention.as_millis() as i64;
+    let mut args: Vec<String> = vec![retention_ms.to_string()];
     let mut field = |k: &str, v: String| {
         args.push(k.to_string());
         args.push(v);
@@ -80,15 +90,21 @@ pub async fn create(conn: &mut Conn, keys: &Keys, rec: &EventRecord) -> StoreRes
         .arg(args)
         .invoke_async(conn)
         .await?;
-    let _: () = conn
+    let expired = crate::time::now_ms() - retention_ms;
+    let _: () = redis::pipe()
         .zadd(
             keys.instance_events(rec.instance_id),
             rec.id,
             rec.event_date_ms,
         )
-        .await?;
-    let _: () = conn
+        .ignore()
+        .zrembyscore(keys.instance_events(rec.instance_id), "-inf", expired)
+        .ignore()
         .zadd(keys.user_events(rec.user_id), rec.id, rec.event_date_ms)
+        .ignore()
+        .zrembyscore(keys.user_events(rec.user_id), "-inf", expired)
+        .ignore()
+        .query_async(conn)
         .await?;
     Ok(created == 1)
 }
