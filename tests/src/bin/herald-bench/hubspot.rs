@@ -1,0 +1,186 @@
+//! The HubSpot scenario: signed batches of `BENCH_BATCH` events posted to ingest open loop at
+//! `BENCH_RATE` events/s for `BENCH_SECONDS` (closed loop with `BENCH_IN_FLIGHT` requests when
+//! `BENCH_RATE=0`, `BENCH_EVENTS` events). Each event is keyed by its object id: latency runs from
+//! the moment its request was sent to the callback's arrival; events never delivered are
+//! missing; one delivered again under the same `Elements-Webhook-Id` is a flagged duplicate,
+//! under another id an unflagged one (a bug).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use herald_e2e::fake_oauth_apps::{FakeOAuthApp, Provider, HUBSPOT_PORTAL};
+use herald_e2e::receiver::Receiver;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::cluster::Cluster;
+use crate::{env_num, percentile};
+
+const SECRET: &str = "bench_secret";
+
+pub async fn run() -> anyhow::Result<()> {
+    let rate = env_num("BENCH_RATE", 2000);
+    let batch = env_num("BENCH_BATCH", 10).clamp(1, 100);
+    let seconds = env_num("BENCH_SECONDS", 10);
+    let in_flight = env_num("BENCH_IN_FLIGHT", 64) as usize;
+    let deadline = Duration::from_secs(env_num("BENCH_DEADLINE_SECS", 120));
+    let events = if rate > 0 {
+        rate * seconds
+    } else {
+        env_num("BENCH_EVENTS", 20_000)
+    };
+    let requests = events.div_ceil(batch);
+    let hubspot = FakeOAuthApp::start(Provider::HubSpot, "bench_key", SECRET).await;
+    let receiver = Receiver::start().await;
+    let cluster = Cluster::start(&[
+        ("HERALD_ELEMENT_HUBSPOT_API_URL", hubspot.url()),
+        ("HERALD_ELEMENT_HUBSPOT_AUTH_URL", hubspot.url()),
+    ])
+    .await?;
+    let redirect = "https://bench.example/auth";
+    let code = cluster
+        .oauth_code(&format!(
+            "{}/oauth/authorize?client_id=bench_key&response_type=code&redirect_uri={redirect}&state=b",
+            hubspot.url()
+        ))
+        .await?;
+    cluster
+        .create_instance(json!({"element": {"key": "hubspot"}, "providerData": {"code": code}, "name": "bench",
+            "configuration": {"oauth.api.key": "bench_key", "oauth.api.secret": SECRET,
+            "oauth.callback.url": redirect, "event.notification.enabled": true,
+            "event.notification.callback.url": receiver.url, "event.notification.signature.key": "k"}}))
+        .await?;
+    let url = format!("http://{}/elements/api-v2/events/hubspot", cluster.ingest);
+    let mode = if rate > 0 {
+        format!("open loop at {rate} events/s for {seconds} s")
+    } else {
+        format!("closed loop, {in_flight} requests in flight")
+    };
+    println!("bench: hubspot, {events} events in batches of {batch}, {mode}");
+
+    let sent_at: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let accepted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let limit = Arc::new(Semaphore::new(if rate > 0 { 4096 } else { in_flight }));
+    let mut ticker =
+        tokio::time::interval(Duration::from_secs_f64(batch as f64 / rate.max(1) as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let http = reqwest::Client::new();
+    let t0 = Instant::now();
+    let mut tasks = Vec::with_capacity(requests as usize);
+    for r in 0..requests {
+        if rate > 0 {
+            ticker.tick().await;
+        }
+        let permit = limit.clone().acquire_owned().await?;
+        let objects: Vec<u64> = (r * batch..((r + 1) * batch).min(events)).collect();
+        let body = serde_json::to_string(
+            &objects
+                .iter()
+                .map(|o| json!({"eventId": o, "subscriptionId": 1, "portalId": HUBSPOT_PORTAL,
+                    "appId": 1, "occurredAt": 1_764_756_000_000u64 + o, "subscriptionType": "contact.creation",
+                    "objectId": o, "changeSource": "CRM", "attemptNumber": 0}))
+                .collect::<Vec<_>>(),
+        )?;
+        let signature = hex::encode(
+            Sha256::new()
+                .chain_update(SECRET)
+                .chain_update(&body)
+                .finalize(),
+        );
+        let (http, url, sent_at, accepted) =
+            (http.clone(), url.clone(), sent_at.clone(), accepted.clone());
+        tasks.push(tokio::spawn(async move {
+            let now = Instant::now();
+            {
+                let mut s = sent_at.lock().unwrap_or_else(|p| p.into_inner());
+                for o in &objects {
+                    s.insert(*o, now);
+                }
+            }
+            let ok = http
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .header("X-HubSpot-Signature", signature)
+                .body(body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                accepted.fetch_add(objects.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            drop(permit);
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let send_secs = t0.elapsed().as_secs_f64().max(1e-9);
+    let accepted = accepted.load(std::sync::atomic::Ordering::Relaxed);
+
+    // Arrivals per object: first arrival, and the webhook ids it came under.
+    let mut arrivals: HashMap<u64, (Instant, Vec<String>)> = HashMap::new();
+    let mut seen = 0;
+    while t0.elapsed() < deadline {
+        let got = receiver.received();
+        for r in &got[seen..] {
+            let id = r.header("elements-webhook-id").unwrap_or_default();
+            for e in r.json()["response"]["events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                if let Some(o) = e["objectId"].as_u64() {
+                    arrivals
+                        .entry(o)
+                        .or_insert((r.at, Vec::new()))
+                        .1
+                        .push(id.clone());
+                }
+            }
+        }
+        seen = got.len();
+        if arrivals.len() as u64 >= accepted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent = sent_at.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut lat: Vec<Duration> = arrivals
+        .iter()
+        .filter_map(|(o, (at, _))| sent.get(o).map(|s| at.saturating_duration_since(*s)))
+        .collect();
+    lat.sort();
+    let (mut flagged, mut unflagged) = (0, 0);
+    for (_, ids) in arrivals.values() {
+        let distinct: HashSet<&String> = ids.iter().collect();
+        flagged += ids.len() - distinct.len();
+        unflagged += distinct.len() - 1;
+    }
+    let last = arrivals.values().map(|(at, _)| *at).max().unwrap_or(t0);
+    let secs = last.duration_since(t0).as_secs_f64().max(1e-9);
+    println!(
+        "bench: accepted {accepted}/{events} events at {:.0} events/s; delivered {} at {:.0} events/s",
+        accepted as f64 / send_secs,
+        arrivals.len(),
+        arrivals.len() as f64 / secs
+    );
+    println!(
+        "bench: send → callback latency p50 {:?} p99 {:?} max {:?}",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or_default()
+    );
+    println!(
+        "bench: missing {}, duplicates flagged {flagged} unflagged {unflagged}",
+        accepted.saturating_sub(arrivals.len() as u64)
+    );
+    cluster.report();
+    cluster.stop();
+    anyhow::ensure!(
+        arrivals.len() as u64 == accepted && unflagged == 0,
+        "events missing or duplicated under new ids"
+    );
+    Ok(())
+}

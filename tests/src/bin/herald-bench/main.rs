@@ -1,0 +1,90 @@
+//! `make bench`: Herald's whole path on this machine, every service its own process, against
+//! its own brokers and fast fakes; loopback only, bounded in count and time.
+//!
+//! - `webhooks` (Dropbox): N changes, each announced by a signed notification, closed loop.
+//! - `hubspot`: signed HubSpot batches posted open loop at `BENCH_RATE` events/s for
+//!   `BENCH_SECONDS` (or closed loop with `BENCH_RATE=0`), latency from each request's send to
+//!   the callback's arrival per event, missing and duplicated events counted.
+//! - `polling`: N instances due within a window, one poller process.
+//!
+//! Every scenario prints throughput, latency percentiles, peak RSS and CPU seconds per process.
+
+mod cluster;
+mod hubspot;
+mod polling;
+mod webhooks;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const SERVICES: [&str; 5] = [
+    "herald-gateway",
+    "herald-ingest",
+    "herald-provisioning",
+    "herald-poller",
+    "herald-delivery",
+];
+
+pub fn env_num(key: &str, default: u64) -> u64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_default()
+}
+
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// CPU seconds (user + system) a process has used so far.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name and state.
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let scenario = std::env::var("BENCH_SCENARIO").unwrap_or_else(|_| "all".into());
+    if matches!(scenario.as_str(), "all" | "webhooks") {
+        webhooks::run().await?;
+    }
+    if matches!(scenario.as_str(), "all" | "hubspot") {
+        hubspot::run().await?;
+    }
+    if matches!(scenario.as_str(), "all" | "polling") {
+        polling::run().await?;
+    }
+    Ok(())
+}
