@@ -21,6 +21,6 @@ lint: ## formatting, clippy, and the OpenAPI document against a standard validat
 	cargo clippy --all-targets -- -D warnings
 	@scripts/openapi-check.sh
 
-bench: deps ## ingest → normalizer → delivery load benchmark (BENCH_NOTIFICATIONS=2000)
+bench: deps ## load benchmarks: hubspot (open loop), webhooks (Dropbox), polling; see README
 	cargo build --release --workspace --bins
 	$${CARGO_TARGET_DIR:-target}/release/herald-bench

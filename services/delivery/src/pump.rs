@@ -14,8 +14,11 @@ use tokio_util::task::TaskTracker;
 use crate::deliver::deliver;
 use crate::Shared;
 
-/// How often the schedule is checked when nothing is due sooner.
+/// How often the schedule is checked when nothing is due sooner (another replica, or provisioning,
+/// may schedule something meanwhile).
 const TICK: Duration = Duration::from_millis(200);
+/// The shortest sleep, so a burst of near-due items is taken in one claim.
+const MIN_SLEEP: Duration = Duration::from_millis(5);
 /// How many due notifications one claim takes.
 const CLAIM: usize = 100;
 
@@ -52,9 +55,19 @@ pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> any
             });
         }
         if !busy {
+            // Sleep until the next due item (a rate-limit slot, a breaker's probe, a retry), at
+            // most a tick.
+            let next = retries::next_due(&mut conn, &s.brokers.keys)
+                .await
+                .ok()
+                .flatten();
+            let sleep = next
+                .map(|due| Duration::from_millis((due - now_ms()).max(0) as u64))
+                .unwrap_or(TICK)
+                .clamp(MIN_SLEEP, TICK);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(TICK) => {}
+                _ = tokio::time::sleep(sleep) => {}
             }
         }
     }

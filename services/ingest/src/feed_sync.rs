@@ -86,6 +86,11 @@ pub async fn sync_instance(
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let ticket = sync::take_ticket(&mut conn, keys, inst.id).await?;
+    // This replica's workers queue here: the one ahead syncs, and a waiter whose ticket it
+    // covered returns without a provider call (checked below), with no Redis polling meanwhile.
+    let _local = tokio::time::timeout(LEASE_WAIT, s.local_locks.lock(inst.id))
+        .await
+        .map_err(|_| SyncError::Busy(inst.id))?;
     let lock = keys.lock(inst.id, "feed");
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
     let lease = loop {

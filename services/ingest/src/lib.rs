@@ -6,6 +6,7 @@
 //! - [`directory`]: candidate instances by route and their signing secrets, briefly cached.
 //! - [`normalizer`]: the WEBHOOKS consumer; hands each delivery to its instances.
 //! - [`feed_sync`]: one instance's change feed → staged batch → EVENTS → committed cursor.
+//! - [`local_locks`]: this replica's per-instance queue (waiters do not poll Redis).
 //! - [`pushed`]: one instance's share of a delivery that carries its changes → EVENTS, once.
 //!
 //! The endpoint and the workers can run in separate replicas (`HERALD_INGEST_HTTP_ENABLED`,
@@ -13,6 +14,7 @@
 
 pub mod directory;
 pub mod feed_sync;
+pub mod local_locks;
 pub mod normalizer;
 pub mod pushed;
 pub mod routes;
@@ -71,6 +73,7 @@ pub struct Shared {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub directory: Directory,
+    pub local_locks: local_locks::InstanceLocks,
     pub urls: ElementUrls,
     pub public_url: String,
     pub http: Http,
@@ -93,6 +96,7 @@ impl App {
         let metrics = Metrics::new();
         let shared = Shared {
             directory: Directory::new(brokers.clone(), c.secret_box.clone()),
+            local_locks: local_locks::InstanceLocks::default(),
             brokers: brokers.clone(),
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),

@@ -32,6 +32,10 @@ pub async fn deliver(
     inst: &InstanceRecord,
     delivery: &Delivery<'_>,
 ) -> Result<usize, SyncError> {
+    // This replica's workers queue here; the lease then settles it with other replicas.
+    let _local = tokio::time::timeout(LEASE_WAIT, s.local_locks.lock(inst.id))
+        .await
+        .map_err(|_| SyncError::Busy(inst.id))?;
     let lock = s.brokers.keys.lock(inst.id, "feed");
     let lease = sync::Lease::acquire(&s.brokers.redis, &lock, LEASE_MS, LEASE_WAIT)
         .await?

@@ -26,6 +26,17 @@ impl IdKind {
     }
 }
 
+/// `n` consecutive ids of a kind in one command; answers the first (`n` ≥ 1).
+pub async fn next_ids(
+    conn: &mut redis::aio::ConnectionManager,
+    keys: &Keys,
+    kind: IdKind,
+    n: u64,
+) -> redis::RedisResult<u64> {
+    let last: u64 = conn.incr(keys.seq(kind.name()), n.max(1)).await?;
+    Ok(last + 1 - n.max(1))
+}
+
 /// The next id of a kind.
 pub async fn next_id(
     conn: &mut redis::aio::ConnectionManager,

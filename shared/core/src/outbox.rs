@@ -11,7 +11,7 @@
 use serde_json::{json, Value};
 
 use crate::brokers::Brokers;
-use crate::ids::{next_id, IdKind};
+use crate::ids::{next_ids, IdKind};
 use crate::model::{EventRecord, EventStatus, InstanceRecord, NotificationMessage};
 use crate::store::sync::{self, Fence, PendingBatch, StagedNotification};
 use crate::store::{events, StoreError};
@@ -56,14 +56,24 @@ pub async fn build(
     found: Found,
     per_notification: usize,
 ) -> Result<PendingBatch, OutboxError> {
-    let mut conn = brokers.redis.clone();
     let keys = &brokers.keys;
+    let per = per_notification.max(1);
+    let count = found.events.len().div_ceil(per) as u64;
+    // Every id of the batch in one command per sequence, both sent at once.
+    let (first_event, first_notification) = if count == 0 {
+        (0, 0)
+    } else {
+        let (mut a, mut b) = (brokers.redis.clone(), brokers.redis.clone());
+        tokio::try_join!(
+            next_ids(&mut a, keys, IdKind::Event, count),
+            next_ids(&mut b, keys, IdKind::Notification, count)
+        )?
+    };
     let mut notifications = Vec::new();
     let mut events = found.events.into_iter().peekable();
-    while events.peek().is_some() {
-        let chunk: Vec<Value> = events.by_ref().take(per_notification.max(1)).collect();
-        let event_id = next_id(&mut conn, keys, IdKind::Event).await?;
-        let notification_id = next_id(&mut conn, keys, IdKind::Notification).await?;
+    for k in 0..count {
+        let chunk: Vec<Value> = events.by_ref().take(per).collect();
+        let (event_id, notification_id) = (first_event + k, first_notification + k);
         let body = json!({
             "eventId": event_id,
             "instanceId": inst.id,
@@ -140,6 +150,7 @@ async fn publish(
     batch: &PendingBatch,
 ) -> Result<(), OutboxError> {
     let mut conn = brokers.redis.clone();
+    let mut records = Vec::with_capacity(batch.notifications.len());
     for n in &batch.notifications {
         let rec = EventRecord {
             id: n.event_id,
@@ -158,14 +169,25 @@ async fn publish(
             trace_parent: batch.trace_parent.clone(),
             callback_url: None,
         };
-        events::create(&mut conn, &brokers.keys, &rec, brokers.events_retention).await?;
+        records.push(rec);
     }
+    // All records written at once (the connection pipelines concurrent commands).
+    futures::future::try_join_all(records.iter().map(|rec| {
+        let mut conn = brokers.redis.clone();
+        async move { events::create(&mut conn, &brokers.keys, rec, brokers.events_retention).await }
+    }))
+    .await?;
     if inst.ordered() {
         let ids: Vec<u64> = batch.notifications.iter().map(|n| n.event_id).collect();
         crate::store::pacing::pending(&mut conn, &brokers.keys, inst.id, &ids).await?;
     }
+    // Publish all, then wait for every ack (in order of publication).
+    let mut acks = Vec::with_capacity(batch.notifications.len());
     for n in &batch.notifications {
-        announce(brokers, inst.id, n.event_id).await?;
+        acks.push(send(brokers, inst.id, n.event_id).await?);
+    }
+    for ack in acks {
+        ack.await.map_err(|e| OutboxError::Bus(e.to_string()))?;
     }
     Ok(())
 }
@@ -179,8 +201,22 @@ pub async fn notify_one(brokers: &Brokers, rec: &EventRecord) -> Result<(), Outb
     announce(brokers, rec.instance_id, rec.id).await
 }
 
-/// Publishes a notification whose record is written (`Nats-Msg-Id: event-<id>`).
+/// Publishes a notification whose record is written (`Nats-Msg-Id: event-<id>`) and waits for
+/// JetStream to store it.
 async fn announce(brokers: &Brokers, instance_id: u64, event_id: u64) -> Result<(), OutboxError> {
+    send(brokers, instance_id, event_id)
+        .await?
+        .await
+        .map_err(|e| OutboxError::Bus(e.to_string()))?;
+    Ok(())
+}
+
+/// Publishes a notification; the returned future is JetStream's ack.
+async fn send(
+    brokers: &Brokers,
+    instance_id: u64,
+    event_id: u64,
+) -> Result<async_nats::jetstream::context::PublishAckFuture, OutboxError> {
     let msg = NotificationMessage::V1 {
         event_id,
         instance_id,
@@ -188,11 +224,9 @@ async fn announce(brokers: &Brokers, instance_id: u64, event_id: u64) -> Result<
     let payload = serde_json::to_vec(&msg).map_err(|e| OutboxError::Bus(e.to_string()))?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(crate::bus::HDR_MSG_ID, format!("event-{event_id}").as_str());
-    let ack = brokers
+    brokers
         .js
         .publish_with_headers(brokers.topo.events(instance_id), headers, payload.into())
         .await
-        .map_err(|e| OutboxError::Bus(e.to_string()))?;
-    ack.await.map_err(|e| OutboxError::Bus(e.to_string()))?;
-    Ok(())
+        .map_err(|e| OutboxError::Bus(e.to_string()))
 }

@@ -142,6 +142,9 @@ pub async fn delete(
             keys.seen(rec.id),
             keys.accepted(rec.id),
             keys.provider_webhooks(rec.id),
+            keys.pending(rec.id),
+            keys.rate(rec.id),
+            keys.rate_slots(rec.id),
         ])
         .await?;
     Ok(())

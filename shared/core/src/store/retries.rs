@@ -45,6 +45,12 @@ pub async fn remove(conn: &mut Conn, keys: &Keys, event_id: u64) -> StoreResult<
     Ok(())
 }
 
+/// When the earliest scheduled notification is due, if any.
+pub async fn next_due(conn: &mut Conn, keys: &Keys) -> StoreResult<Option<i64>> {
+    let first: Vec<(u64, f64)> = conn.zrange_withscores(keys.retries(), 0, 0).await?;
+    Ok(first.first().map(|(_, score)| *score as i64))
+}
+
 pub async fn depth(conn: &mut Conn, keys: &Keys) -> StoreResult<u64> {
     Ok(conn.zcard(keys.retries()).await?)
 }
