@@ -35,20 +35,17 @@ pub async fn attempt(
 ) -> AttemptResult {
     // An IP-literal or localhost URL skips DNS: check it here (names go through the resolver).
     if !herald_core::callback_url::literal_allowed(callback, s.allow_private_callbacks) {
-        s.metrics.delivery_attempts.inc(&["blocked"]);
-        return AttemptResult {
-            attempt: Attempt {
-                date: now_rfc3339(),
-                status_code: None,
-                duration_ms: 0,
-                error: Some("blocked: the callback address is not public".into()),
-            },
-            success: false,
-            retry_after: None,
-            gone: false,
-            outcome: "blocked",
-        };
+        return refused(s, "blocked: the callback address is not public");
     }
+    // A configured key that cannot be opened never means "send unsigned".
+    let Ok(key) = signature_key(s, inst) else {
+        tracing::error!(
+            instance_id = inst.id,
+            event_id = rec.id,
+            "the signature key does not open with HERALD_SECRET_KEY; not sent unsigned"
+        );
+        return refused(s, "the signature key cannot be opened; not sent unsigned");
+    };
     let id = webhook_id(rec);
     let ts = chrono::Utc::now().timestamp();
     let mut req = s
@@ -58,7 +55,7 @@ pub async fn attempt(
         .header("Elements-Webhook-Id", &id)
         .header("webhook-id", &id)
         .header("webhook-timestamp", ts.to_string());
-    if let Some(key) = signature_key(s, inst) {
+    if let Some(key) = key {
         let body = rec.body.as_bytes();
         req = req
             .header(
@@ -136,11 +133,32 @@ pub async fn attempt(
     result
 }
 
-fn signature_key(s: &Shared, inst: &InstanceRecord) -> Option<String> {
-    let raw = inst.config_str("event.notification.signature.key")?;
-    if raw.is_empty() {
-        return None;
+/// An attempt refused before any request (counted as a failed attempt).
+fn refused(s: &Shared, why: &str) -> AttemptResult {
+    s.metrics.delivery_attempts.inc(&["blocked"]);
+    AttemptResult {
+        attempt: Attempt {
+            date: now_rfc3339(),
+            status_code: None,
+            duration_ms: 0,
+            error: Some(why.into()),
+        },
+        success: false,
+        retry_after: None,
+        gone: false,
+        outcome: "blocked",
     }
+}
+
+/// The instance's signature key: none configured, the key, or `Err` when it is configured but
+/// does not open.
+fn signature_key(s: &Shared, inst: &InstanceRecord) -> Result<Option<String>, ()> {
+    let Some(raw) = inst
+        .config_str("event.notification.signature.key")
+        .filter(|k| !k.is_empty())
+    else {
+        return Ok(None);
+    };
     if inst
         .secret_keys
         .iter()
@@ -148,10 +166,10 @@ fn signature_key(s: &Shared, inst: &InstanceRecord) -> Option<String> {
     {
         s.secret_box
             .open(raw)
-            .ok()
-            .map(|k| k.expose_secret().to_string())
+            .map(|k| Some(k.expose_secret().to_string()))
+            .map_err(|_| ())
     } else {
-        Some(raw.to_string())
+        Ok(Some(raw.to_string()))
     }
 }
 

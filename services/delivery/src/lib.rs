@@ -130,6 +130,8 @@ impl App {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would connect on our behalf, past the address rule.
+            .no_proxy()
             .user_agent("herald-delivery/0.1")
             .dns_resolver(herald_core::address::Resolver::public_only(
                 config.allow_private_callbacks,

@@ -100,7 +100,7 @@ impl App {
             brokers: brokers.clone(),
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
-            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls),
+            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls)?,
             admin_token: config.admin_token.clone(),
             metrics: metrics.clone(),
             rpc_timeout: config.rpc_timeout,

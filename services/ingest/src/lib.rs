@@ -101,7 +101,7 @@ impl App {
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
             public_url: config.public_url.clone(),
-            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls),
+            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls)?,
             metrics: metrics.clone(),
         };
         let listener = if config.http_enabled {

@@ -107,7 +107,7 @@ impl App {
             brokers,
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
-            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls),
+            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls)?,
             metrics,
             concurrency: config.concurrency,
             ack_wait: config.ack_wait,

@@ -109,7 +109,7 @@ impl App {
             brokers,
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
-            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls),
+            http: herald_elements::http::Http::new(config.provider_timeout, &config.urls)?,
             metrics,
             limits: config.limits,
             allow_private_callbacks: config.allow_private_callbacks,

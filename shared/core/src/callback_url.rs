@@ -19,10 +19,24 @@ pub fn is_private(ip: IpAddr) -> bool {
                 return private_v4(v4);
             }
             let seg = v6.segments();
+            let o = v6.octets();
+            let embedded = |at: usize| Ipv4Addr::new(o[at], o[at + 1], o[at + 2], o[at + 3]);
+            // Forms that carry an IPv4 address: NAT64 64:ff9b::/96, IPv4-compatible ::/96,
+            // 6to4 2002::/16 — judged by the address they carry.
+            if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
+                return private_v4(embedded(12));
+            }
+            if seg[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_unspecified() && !v6.is_loopback() {
+                return private_v4(embedded(12));
+            }
+            if seg[0] == 0x2002 {
+                return private_v4(embedded(2));
+            }
             v6.is_unspecified()
                 || v6.is_loopback()
                 || (seg[0] & 0xfe00) == 0xfc00
                 || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] & 0xffc0) == 0xfec0
                 || (seg[0] & 0xff00) == 0xff00
         }
     }
@@ -37,6 +51,7 @@ fn private_v4(ip: Ipv4Addr) -> bool {
         || (a == 169 && b == 254)
         || (a == 172 && (16..=31).contains(&b))
         || (a == 192 && b == 168)
+        || (a == 198 && (b == 18 || b == 19))
         || a >= 224
 }
 
@@ -139,6 +154,15 @@ mod tests {
             "http://172.31.255.255/",
             "http://192.168.1.1/",
             "http://0.0.0.0/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[::7f00:1]/",
+            "http://[::a00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[fec0::1]/",
+            "http://198.18.0.1/",
+            "http://198.19.255.254/",
         ] {
             assert!(check(bad, false).await.is_err(), "{bad}");
             assert!(
@@ -151,6 +175,9 @@ mod tests {
             "https://93.184.216.34/hook",
             "http://172.32.0.1/",
             "http://[2606:4700::1111]/",
+            "http://[64:ff9b::5db8:d822]/",
+            "http://[2002:5db8:d822::1]/",
+            "http://198.20.0.1/",
         ] {
             assert!(check(good, false).await.is_ok(), "{good}");
         }

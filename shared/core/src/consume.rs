@@ -64,6 +64,15 @@ pub async fn run<F, Fut>(
             }
         };
         loop {
+            // A slot first, then a message: nothing is taken that no worker can start on, and
+            // shutdown is honoured while waiting for either.
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break 'outer,
+                p = limit.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break 'outer,
+                },
+            };
             let next = tokio::select! {
                 _ = shutdown.cancelled() => break 'outer,
                 m = messages.next() => m,
@@ -75,9 +84,6 @@ pub async fn run<F, Fut>(
                     continue;
                 }
                 None => break,
-            };
-            let Ok(permit) = limit.clone().acquire_owned().await else {
-                break 'outer;
             };
             let handle = handle.clone();
             tracker.spawn(async move {

@@ -27,7 +27,10 @@ impl Answer {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.trim().to_string())
         };
-        let retry_after_secs = header("retry-after").and_then(|v| v.parse().ok());
+        // A provider's number, clamped: a day at most.
+        let retry_after_secs = header("retry-after")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|s| s.min(86_400));
         let next_page = header("elements-next-page-token");
         let text = resp.text().await?;
         Ok(Self {

@@ -30,21 +30,23 @@ impl Deref for Http {
 }
 
 impl Http {
-    /// A client whose calls may go to the hosts of `urls` and to public addresses.
-    pub fn new(timeout: Duration, urls: &ElementUrls) -> Self {
+    /// A client whose calls may go to the hosts of `urls` and to public addresses. Fails (at
+    /// start-up) rather than fall back to a client without these settings.
+    pub fn new(timeout: Duration, urls: &ElementUrls) -> Result<Self, reqwest::Error> {
         let rule = urls.address_rule();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would connect on our behalf, past the address rule.
+            .no_proxy()
             .user_agent("herald/0.1")
             .dns_resolver(rule.resolver())
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self {
+            .build()?;
+        Ok(Self {
             client,
             rule: Arc::new(rule),
-        }
+        })
     }
 
     /// Sends `req` if its address is allowed.

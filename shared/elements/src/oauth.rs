@@ -213,10 +213,14 @@ pub async fn token(
     let refresh_token = v
         .remove("refresh_token")
         .and_then(|t| t.as_str().map(str::to_string));
-    let expires_in_secs = v.remove("expires_in").and_then(|e| {
-        e.as_u64()
-            .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
-    });
+    // A provider's number, clamped (a year at most), so no date arithmetic overflows.
+    let expires_in_secs = v
+        .remove("expires_in")
+        .and_then(|e| {
+            e.as_u64()
+                .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
+        })
+        .map(|s: u64| s.min(365 * 86_400));
     Ok(TokenSet {
         access_token,
         refresh_token,

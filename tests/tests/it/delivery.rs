@@ -320,3 +320,27 @@ async fn notifications_expire_after_the_retention_period() {
     let (_, list) = get_json(&w, &format!("/instances/{id}/events")).await;
     assert_eq!(list, json!([]));
 }
+
+#[tokio::test]
+async fn a_signature_key_that_does_not_open_is_never_sent_unsigned() {
+    let mut w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    // Delivery with another HERALD_SECRET_KEY: the sealed signature key no longer opens.
+    w.stack.stop("delivery").await;
+    let other_key = "b3RoZXItaGVyYWxkLWtleS0zMi1ieXRlcy1sb25nISE=";
+    let mut delivery = w.stack.spawn_process(
+        "herald-delivery",
+        &[("HERALD_SECRET_KEY", other_key.to_string())],
+    );
+    w.dropbox.upload_external("/never-unsigned.txt");
+    let recs = wait_for_events(&w, id, "a refused attempt", |a| {
+        a.len() == 1 && a[0]["attempts"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
+    let _ = delivery.kill();
+    let _ = delivery.wait();
+    let error = recs[0]["lastAttempt"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("signature key"), "{}", recs[0]);
+    assert!(w.receiver.received().is_empty(), "nothing was sent");
+}
