@@ -11,6 +11,9 @@ use secrecy::ExposeSecret;
 
 use crate::Shared;
 
+/// How much of a callback's answer is read before the connection is let go.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
 /// What an attempt came to.
 #[derive(Debug)]
 pub struct AttemptResult {
@@ -86,8 +89,16 @@ pub async fn attempt(
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            // Read (bounded by the client timeout) so the connection can be reused.
-            let _ = resp.bytes().await;
+            // Read a little (so a short answer's connection can be reused), never a whole
+            // large one: the body is not used.
+            let mut resp = resp;
+            let mut read = 0usize;
+            while read < DRAIN_LIMIT {
+                match resp.chunk().await {
+                    Ok(Some(c)) => read += c.len(),
+                    _ => break,
+                }
+            }
             let success = status.is_success();
             AttemptResult {
                 attempt: Attempt {

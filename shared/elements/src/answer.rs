@@ -17,6 +17,34 @@ pub struct Answer {
     pub text: String,
 }
 
+/// The most of a provider's answer Herald reads; a larger one is refused, not buffered.
+pub const ANSWER_LIMIT: usize = 32 * 1024 * 1024;
+
+/// The body as text, up to [`ANSWER_LIMIT`] bytes.
+async fn read_capped(mut resp: reqwest::Response) -> Result<String, ElementError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n as usize > ANSWER_LIMIT)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > ANSWER_LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+fn too_large() -> ElementError {
+    ElementError::Provider {
+        status: 502,
+        message: format!("the provider's answer is over {ANSWER_LIMIT} bytes"),
+    }
+}
+
 impl Answer {
     /// Reads the status, the headers callers need, and the body.
     pub async fn read(resp: reqwest::Response) -> Result<Self, ElementError> {
@@ -32,7 +60,7 @@ impl Answer {
             .and_then(|v| v.parse::<u64>().ok())
             .map(|s| s.min(86_400));
         let next_page = header("elements-next-page-token");
-        let text = resp.text().await?;
+        let text = read_capped(resp).await?;
         Ok(Self {
             status,
             retry_after_secs,

@@ -38,8 +38,13 @@ pub fn format(ms: i64, pattern: &str, tz: Option<&str>) -> Result<String, String
     if pattern == "milliseconds" {
         return Ok(ms.to_string());
     }
-    let fmt = java_date::to_chrono(pattern)?;
-    let dt = offset(tz)
+    let zone = offset(tz);
+    let fmt = if zone.local_minus_utc() == 0 {
+        java_date::to_chrono_utc(pattern)?
+    } else {
+        java_date::to_chrono(pattern)?
+    };
+    let dt = zone
         .timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| format!("{ms} is out of range"))?;
@@ -55,7 +60,20 @@ pub fn parse(value: &Value, pattern: Option<&str>, tz: Option<&str>) -> Option<i
     if let Some(n) = value.as_i64() {
         return Some(n);
     }
-    let s = value.as_str()?.trim();
+    let raw = value.as_str()?.trim();
+    // Java's ISO 8601 zone letters (`X…`) write a zero offset as `Z`; chrono reads offsets only.
+    let zulu;
+    let s = match (pattern, raw.strip_suffix('Z')) {
+        (Some(p), Some(rest)) if p.contains('X') => {
+            zulu = if p.contains("XXX") {
+                format!("{rest}+00:00")
+            } else {
+                format!("{rest}+0000")
+            };
+            zulu.as_str()
+        }
+        _ => raw,
+    };
     match pattern {
         Some("milliseconds") => s.parse().ok(),
         Some(p) => {
@@ -145,6 +163,33 @@ mod tests {
                 None
             ),
             Some(1_699_996_400_500)
+        );
+    }
+
+    #[test]
+    fn iso_zone_letters_write_and_read_z_as_java_does() {
+        let ms = 1_700_000_000_000;
+        let p = "yyyy-MM-dd'T'HH:mm:ssXXX";
+        assert_eq!(format(ms, p, None).as_deref(), Ok("2023-11-14T22:13:20Z"));
+        assert_eq!(
+            format(ms, p, Some("GMT+2")).as_deref(),
+            Ok("2023-11-15T00:13:20+02:00")
+        );
+        assert_eq!(
+            parse(&json!("2023-11-14T22:13:20Z"), Some(p), None),
+            Some(ms)
+        );
+        assert_eq!(
+            parse(
+                &json!("2023-11-14T22:13:20Z"),
+                Some("yyyy-MM-dd'T'HH:mm:ssX"),
+                None
+            ),
+            Some(ms)
+        );
+        assert_eq!(
+            parse(&json!("2023-11-15T00:13:20+02:00"), Some(p), None),
+            Some(ms)
         );
     }
 }

@@ -3,6 +3,16 @@
 
 /// Translates a pattern; `milliseconds` (epoch ms) is handled by callers, not here.
 pub fn to_chrono(pattern: &str) -> Result<String, String> {
+    translate(pattern, false)
+}
+
+/// As [`to_chrono`], for writing a date whose offset is zero: Java's ISO 8601 zone letters
+/// (`X`, `XX`, `XXX`) then write `Z`, as Java does.
+pub fn to_chrono_utc(pattern: &str) -> Result<String, String> {
+    translate(pattern, true)
+}
+
+fn translate(pattern: &str, zero_offset: bool) -> Result<String, String> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -34,6 +44,11 @@ pub fn to_chrono(pattern: &str) -> Result<String, String> {
         let mut n = 1;
         while chars.get(i + n) == Some(&c) {
             n += 1;
+        }
+        if c == 'X' && zero_offset {
+            out.push('Z');
+            i += n;
+            continue;
         }
         let spec = match (c, n) {
             ('y', 2) | ('Y', 2) => "%y",
