@@ -159,7 +159,8 @@ pub struct CommonConfig {
     pub ops_addr: SocketAddr,
     /// `HERALD_PREFIX`: namespaces every subject, stream and key (tests use a unique one).
     pub prefix: String,
-    /// `HERALD_SECRET_KEY`: encrypts secrets at rest (32 bytes, base64 or 64 hex digits).
+    /// `HERALD_SECRET_KEY`: encrypts secrets at rest (32 bytes, base64 or 64 hex digits);
+    /// `HERALD_SECRET_KEY_PREVIOUS` (optional): the key being rotated away from, still read.
     pub secret_box: SecretBox,
     /// `HERALD_SHUTDOWN_GRACE_MS`: how long in-flight work may take to drain on SIGTERM.
     pub shutdown_grace: Duration,
@@ -195,8 +196,16 @@ impl CommonConfig {
                 ))
             }
         };
-        let secret_box = SecretBox::from_config(&SecretString::from(key))
+        let mut secret_box = SecretBox::from_config(&SecretString::from(key))
             .map_err(|m| ConfigError::new("HERALD_SECRET_KEY", m))?;
+        if let Some(previous) = env
+            .get("HERALD_SECRET_KEY_PREVIOUS")
+            .filter(|v| !v.trim().is_empty())
+        {
+            secret_box = secret_box
+                .with_previous(&SecretString::from(previous.to_string()))
+                .map_err(|m| ConfigError::new("HERALD_SECRET_KEY_PREVIOUS", m))?;
+        }
         Ok(Self {
             nats_url: env.string("HERALD_NATS_URL", "nats://127.0.0.1:4222"),
             redis_url: env.string("HERALD_REDIS_URL", "redis://127.0.0.1:6379"),

@@ -1,7 +1,11 @@
 //! Secrets at rest and secret lookups.
 //!
 //! Provider tokens and secret configuration entries are sealed with XChaCha20-Poly1305 under
-//! `HERALD_SECRET_KEY` before they reach Redis; a sealed value reads `enc:v1:<base64(nonce‖ct)>`.
+//! `HERALD_SECRET_KEY` before they reach Redis; a sealed value reads
+//! `enc:v2:<key id>:<base64(nonce‖ct)>`, the key id being the first 8 hex digits of the key's
+//! SHA-256 (values from before key ids read `enc:v1:<…>`). To rotate, an operator sets the new
+//! key as `HERALD_SECRET_KEY` and the old one as `HERALD_SECRET_KEY_PREVIOUS`: values open with
+//! whichever key sealed them, and every value written from then on is sealed with the new one.
 //! Tenant secrets and instance tokens are never stored: only their SHA-256, which is enough
 //! because they are 256-bit random values (no dictionary to guess from).
 
@@ -12,7 +16,8 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-const SEALED_PREFIX: &str = "enc:v1:";
+const SEALED_V1: &str = "enc:v1:";
+const SEALED_V2: &str = "enc:v2:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -22,21 +27,15 @@ pub enum CryptoError {
     WrongKey,
 }
 
-/// Seals and opens secrets with the process's `HERALD_SECRET_KEY`.
+/// One key: its id and cipher.
 #[derive(Clone)]
-pub struct SecretBox {
+struct Key {
+    id: String,
     cipher: XChaCha20Poly1305,
 }
 
-impl std::fmt::Debug for SecretBox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretBox(..)")
-    }
-}
-
-impl SecretBox {
-    /// Accepts 32 bytes as standard base64 or as 64 hex digits.
-    pub fn from_config(raw: &SecretString) -> Result<Self, String> {
+impl Key {
+    fn from_config(raw: &SecretString) -> Result<Self, String> {
         let raw = raw.expose_secret().trim();
         let bytes = if raw.len() == 64 && raw.chars().all(|c| c.is_ascii_hexdigit()) {
             hex::decode(raw).map_err(|_| "not hex".to_string())?
@@ -50,7 +49,49 @@ impl SecretBox {
         }
         let cipher =
             XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| "bad key".to_string())?;
-        Ok(Self { cipher })
+        Ok(Self {
+            id: hex::encode(&Sha256::digest(&bytes)[..4]),
+            cipher,
+        })
+    }
+
+    fn open(&self, raw: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if raw.len() < 24 + 16 {
+            return Err(CryptoError::Malformed);
+        }
+        let (nonce, ct) = raw.split_at(24);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), ct)
+            .map_err(|_| CryptoError::WrongKey)
+    }
+}
+
+/// Seals with the process's `HERALD_SECRET_KEY`; opens with it or `HERALD_SECRET_KEY_PREVIOUS`.
+#[derive(Clone)]
+pub struct SecretBox {
+    current: Key,
+    previous: Option<Key>,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(..)")
+    }
+}
+
+impl SecretBox {
+    /// Accepts 32 bytes as standard base64 or as 64 hex digits.
+    pub fn from_config(raw: &SecretString) -> Result<Self, String> {
+        Ok(Self {
+            current: Key::from_config(raw)?,
+            previous: None,
+        })
+    }
+
+    /// Also opens values sealed with `raw` (the key being rotated away from).
+    pub fn with_previous(mut self, raw: &SecretString) -> Result<Self, String> {
+        self.previous = Some(Key::from_config(raw)?);
+        Ok(self)
     }
 
     pub fn seal(&self, plaintext: &str) -> String {
@@ -58,27 +99,33 @@ impl SecretBox {
         fill_random(&mut nonce);
         // Encryption with a valid key and nonce cannot fail for in-memory buffers.
         let ct = self
+            .current
             .cipher
             .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
             .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        format!("{SEALED_PREFIX}{}", STANDARD.encode(out))
+        format!("{SEALED_V2}{}:{}", self.current.id, STANDARD.encode(out))
     }
 
     pub fn open(&self, sealed: &str) -> Result<SecretString, CryptoError> {
-        let b64 = sealed
-            .strip_prefix(SEALED_PREFIX)
-            .ok_or(CryptoError::Malformed)?;
-        let raw = STANDARD.decode(b64).map_err(|_| CryptoError::Malformed)?;
-        if raw.len() < 24 + 16 {
-            return Err(CryptoError::Malformed);
-        }
-        let (nonce, ct) = raw.split_at(24);
-        let pt = self
-            .cipher
-            .decrypt(XNonce::from_slice(nonce), ct)
-            .map_err(|_| CryptoError::WrongKey)?;
+        let keys = || std::iter::once(&self.current).chain(self.previous.as_ref());
+        let pt = if let Some(rest) = sealed.strip_prefix(SEALED_V2) {
+            let (id, b64) = rest.split_once(':').ok_or(CryptoError::Malformed)?;
+            let raw = STANDARD.decode(b64).map_err(|_| CryptoError::Malformed)?;
+            keys()
+                .find(|k| k.id == id)
+                .ok_or(CryptoError::WrongKey)?
+                .open(&raw)?
+        } else {
+            let b64 = sealed
+                .strip_prefix(SEALED_V1)
+                .ok_or(CryptoError::Malformed)?;
+            let raw = STANDARD.decode(b64).map_err(|_| CryptoError::Malformed)?;
+            keys()
+                .find_map(|k| k.open(&raw).ok())
+                .ok_or(CryptoError::WrongKey)?
+        };
         String::from_utf8(pt)
             .map(SecretString::from)
             .map_err(|_| CryptoError::Malformed)
@@ -126,6 +173,47 @@ mod tests {
         assert!(matches!(b.open(&sealed), Err(CryptoError::WrongKey)));
         assert!(matches!(a.open("plain"), Err(CryptoError::Malformed)));
         assert_ne!(a.seal("x"), a.seal("x"), "nonces differ");
+    }
+
+    #[test]
+    fn a_rotated_key_still_opens_what_it_sealed_and_new_values_use_the_new_key() {
+        let old = test_box(crate::config::DEV_SECRET_KEY);
+        let sealed_before = old.seal("token-before");
+        let new_key = SecretString::from("22".repeat(32));
+        let rotated = SecretBox::from_config(&new_key)
+            .expect("new")
+            .with_previous(&SecretString::from(
+                crate::config::DEV_SECRET_KEY.to_string(),
+            ))
+            .expect("previous");
+        assert_eq!(
+            rotated
+                .open(&sealed_before)
+                .expect("old value")
+                .expose_secret(),
+            "token-before"
+        );
+        let sealed_after = rotated.seal("token-after");
+        assert!(matches!(
+            old.open(&sealed_after),
+            Err(CryptoError::WrongKey)
+        ));
+        assert_eq!(
+            test_box(&"22".repeat(32))
+                .open(&sealed_after)
+                .expect("new key alone")
+                .expose_secret(),
+            "token-after"
+        );
+        // Values sealed before key ids existed open with either key.
+        let legacy = format!(
+            "enc:v1:{}",
+            sealed_before.rsplit(':').next().expect("payload")
+        );
+        assert_eq!(
+            rotated.open(&legacy).expect("v1").expose_secret(),
+            "token-before"
+        );
     }
 
     #[test]
