@@ -344,3 +344,35 @@ async fn a_signature_key_that_does_not_open_is_never_sent_unsigned() {
     assert!(error.contains("signature key"), "{}", recs[0]);
     assert!(w.receiver.received().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn event_ids_never_repeat_after_redis_loses_recent_writes() {
+    use herald_core::ids::{next_ids, IdKind};
+    let redis = herald_e2e::procs::Redis::start();
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut conn = redis::aio::ConnectionManager::new(client)
+        .await
+        .expect("redis");
+    let keys = herald_core::keys::Keys::new("ids");
+    let first = next_ids(&mut conn, &keys, IdKind::Event, 10)
+        .await
+        .expect("ids");
+    let last = first + 9;
+    // Redis comes back without the last writes: the counter is where it was before them.
+    let _: () = redis::cmd("SET")
+        .arg(keys.seq("event"))
+        .arg(first - 1)
+        .query_async(&mut conn)
+        .await
+        .expect("rollback");
+    // A millisecond later the floor is past every id given out.
+    until("the clock moves on", Duration::from_secs(2), || async {
+        let now = herald_core::time::now_ms() as u64;
+        (now * 1000 > last).then_some(()).ok_or(now.to_string())
+    })
+    .await;
+    let again = next_ids(&mut conn, &keys, IdKind::Event, 1)
+        .await
+        .expect("id");
+    assert!(again > last, "{again} after {last}");
+}
