@@ -30,6 +30,7 @@ use herald_core::config::{CommonConfig, ConfigError, Env};
 use herald_core::metrics::Metrics;
 use herald_core::ops::OpsServer;
 use herald_core::process::supervise;
+use herald_core::rate_limit::RateLimiter;
 use herald_elements::urls::ElementUrls;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -58,6 +59,9 @@ pub struct Config {
     pub allow_private_callbacks: bool,
     /// `HERALD_GATEWAY_JOBS_ENABLED`: run the async requests worker here (default true).
     pub jobs_enabled: bool,
+    /// `HERALD_RATE_LIMIT_IP` (requests/s per client IP, default 2000; 0 = none) and
+    /// `HERALD_RATE_LIMIT_TENANT` (per tenant user, default 1000; 0 = none): over it, 429.
+    pub rate_limits: herald_core::rate_limit::Limits,
 }
 
 impl Config {
@@ -75,6 +79,10 @@ impl Config {
             public_url: herald_core::config::public_url(env)?,
             allow_private_callbacks: env.bool("HERALD_ALLOW_PRIVATE_CALLBACKS", false)?,
             jobs_enabled: env.bool("HERALD_GATEWAY_JOBS_ENABLED", true)?,
+            rate_limits: herald_core::rate_limit::Limits {
+                per_ip: RateLimiter::new(env.parse("HERALD_RATE_LIMIT_IP", 2000)?),
+                per_tenant: RateLimiter::new(env.parse("HERALD_RATE_LIMIT_TENANT", 1000)?),
+            },
         })
     }
 }
@@ -106,6 +114,7 @@ impl App {
             rpc_timeout: config.rpc_timeout,
             public_url: config.public_url.clone(),
             allow_private_callbacks: config.allow_private_callbacks,
+            rate_limits: config.rate_limits.clone(),
         };
         let listener = TcpListener::bind(config.listen_addr).await?;
         let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
@@ -133,7 +142,10 @@ impl App {
             let shutdown = shutdown.clone();
             let grace = self.grace;
             tokio::spawn(async move {
-                let serve = axum::serve(self.listener, self.router)
+                let app = self
+                    .router
+                    .into_make_service_with_connect_info::<SocketAddr>();
+                let serve = axum::serve(self.listener, app)
                     .with_graceful_shutdown(shutdown.clone().cancelled_owned());
                 // In-flight requests get the grace period, then the process moves on.
                 tokio::select! {

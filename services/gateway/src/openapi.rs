@@ -178,6 +178,7 @@ fn reason(code: u16) -> &'static str {
         408 => "Request timeout",
         409 => "Conflict",
         413 => "Body too large",
+        429 => "Too many requests (see Retry-After)",
         500 => "Internal error",
         502 => "Provider error",
         503 => "Unavailable, try again",
@@ -205,7 +206,7 @@ pub fn document(ops: &[Operation]) -> Value {
         }
         responses.insert(d.success.0.to_string(), success);
         let mut errors = d.errors.clone();
-        errors.extend([408, 413, 500]);
+        errors.extend([408, 413, 429, 500]);
         if !matches!(d.auth, Auth::None) {
             errors.push(401);
         }

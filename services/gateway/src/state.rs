@@ -22,4 +22,6 @@ pub struct AppState {
     pub public_url: String,
     /// `HERALD_ALLOW_PRIVATE_CALLBACKS`: `Elements-Async-Callback-Url` may be private.
     pub allow_private_callbacks: bool,
+    /// Request rate limits per client IP and tenant.
+    pub rate_limits: herald_core::rate_limit::Limits,
 }

@@ -51,6 +51,9 @@ pub struct Config {
     pub normalizer_enabled: bool,
     /// `HERALD_PUBLIC_URL`: the base URL providers call (HubSpot signs the URL it called).
     pub public_url: String,
+    /// `HERALD_INGEST_RATE_LIMIT_IP`: deliveries/s per client IP (default 20000; 0 = none):
+    /// providers post from few addresses, so the limit only stops a flood.
+    pub rate_limits: herald_core::rate_limit::Limits,
 }
 
 impl Config {
@@ -63,6 +66,12 @@ impl Config {
             http_enabled: env.bool("HERALD_INGEST_HTTP_ENABLED", true)?,
             normalizer_enabled: env.bool("HERALD_NORMALIZER_ENABLED", true)?,
             public_url: herald_core::config::public_url(env)?,
+            rate_limits: herald_core::rate_limit::Limits {
+                per_ip: herald_core::rate_limit::RateLimiter::new(
+                    env.parse("HERALD_INGEST_RATE_LIMIT_IP", 20_000)?,
+                ),
+                per_tenant: None,
+            },
         })
     }
 }
@@ -132,11 +141,14 @@ impl App {
         if let Some(listener) = self.listener {
             let shared = self.shared.clone();
             let shutdown = shutdown.clone();
+            let limits = self.config.rate_limits.clone();
             tasks.push((
                 "webhooks",
                 tokio::spawn(async move {
                     ensure_webhooks_stream(&shared, &shutdown).await;
-                    axum::serve(listener, routes::router(shared))
+                    let app = routes::router(shared, limits)
+                        .into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener, app)
                         .with_graceful_shutdown(shutdown.cancelled_owned())
                         .await
                         .map_err(anyhow::Error::from)

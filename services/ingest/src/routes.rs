@@ -27,7 +27,7 @@ use herald_elements::webhooks::{self, HeaderLookup, Inbound, Rejection, Routing}
 use crate::directory::{Candidate, Lookup};
 use crate::Shared;
 
-pub fn router(shared: Shared) -> Router {
+pub fn router(shared: Shared, limits: herald_core::rate_limit::Limits) -> Router {
     Router::new()
         .route(
             "/elements/api-v2/events/{element}",
@@ -38,6 +38,11 @@ pub fn router(shared: Shared) -> Router {
             get(challenge_scoped).post(receive_scoped),
         )
         .with_state(shared)
+        // Inside the request context, so a 429 carries its request id too.
+        .layer(middleware::from_fn_with_state(
+            limits,
+            herald_core::rate_limit::enforce,
+        ))
         .layer(middleware::from_fn(herald_core::http::request_context))
 }
 

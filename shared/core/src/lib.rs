@@ -16,6 +16,7 @@
 //! - [`ids`]: id sequences and random secrets.
 //! - [`http`]: request ids and the JSON error body every HTTP answer uses.
 //! - [`process`]: the start of every binary (config, logs, signal, exit code).
+//! - [`rate_limit`]: per-caller request rate limits (token buckets) for the HTTP servers.
 //! - [`rpc`]: requests to provisioning over NATS (with patience while it starts).
 //! - [`live_token`]: calling a provider with an instance's token, refreshed ahead and on a 401.
 //! - [`outbox`]: found changes → staged batch → delivery records + EVENTS → committed cursor.
@@ -41,6 +42,7 @@ pub mod model;
 pub mod ops;
 pub mod outbox;
 pub mod process;
+pub mod rate_limit;
 pub mod rpc;
 pub mod shutdown;
 pub mod signing;

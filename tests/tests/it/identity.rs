@@ -430,3 +430,59 @@ async fn callback_urls_on_private_addresses_are_refused_unless_allowed() {
     );
     w.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn callers_over_their_rate_limit_get_429_with_retry_after() {
+    let stack = herald_e2e::stack::Stack::start(&[
+        ("HERALD_RATE_LIMIT_TENANT", "3".to_string()),
+        ("HERALD_INGEST_RATE_LIMIT_IP", "2".to_string()),
+    ])
+    .await;
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..6 {
+        let resp = stack
+            .http
+            .get(stack.api("/instances"))
+            .header("Authorization", stack.platform_auth())
+            .send()
+            .await
+            .expect("request");
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 && limited.is_none() {
+            limited = Some(resp);
+        }
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
+    let limited = limited.expect("a 429");
+    assert!(limited.headers().get("retry-after").is_some());
+    assert!(limited.headers().get("elements-request-id").is_some());
+    // Another tenant is not held by the first one's limit.
+    let (other_org, other_user) = stack.create_tenant("Other", "other@acme.test").await;
+    let other = format!("User {other_user}, Organization {other_org}");
+    let resp = stack
+        .http
+        .get(stack.api("/instances"))
+        .header("Authorization", other)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    // Ingest limits by client address.
+    let mut ingest = Vec::new();
+    for _ in 0..4 {
+        let resp = stack
+            .http
+            .post(stack.ingest_url("dropbox"))
+            .body("{}")
+            .send()
+            .await
+            .expect("post");
+        ingest.push(resp.status().as_u16());
+    }
+    assert_eq!(
+        ingest.iter().filter(|s| **s == 429).count(),
+        2,
+        "{ingest:?}"
+    );
+}

@@ -423,6 +423,7 @@ pub fn operations() -> Vec<Operation> {
 }
 
 pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+    let limits = state.rate_limits.clone();
     // One method router per path, so each gets the fallback for methods it does not serve.
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for o in operations() {
@@ -459,6 +460,11 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
+        ))
+        // Inside the request context, so a 429 carries its request id too.
+        .layer(middleware::from_fn_with_state(
+            limits,
+            herald_core::rate_limit::enforce,
         ))
         .layer(middleware::from_fn(herald_core::http::request_context))
 }
