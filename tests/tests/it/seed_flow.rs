@@ -207,26 +207,7 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
     )
     .await;
     // Wait for the normalizer to have consumed it (WEBHOOKS is a work queue: empty when done).
-    let js =
-        async_nats::jetstream::new(async_nats::connect(w.stack.nats.url()).await.expect("nats"));
-    let topo = herald_core::bus::Topology::new(&w.stack.prefix);
-    until(
-        "the webhooks queue drained",
-        Duration::from_secs(10),
-        || async {
-            let mut s = js
-                .get_stream(topo.stream_name(herald_core::bus::StreamKind::Webhooks))
-                .await
-                .map_err(|e| e.to_string())?;
-            let info = s.info().await.map_err(|e| e.to_string())?;
-            if info.state.messages == 0 {
-                Ok(())
-            } else {
-                Err(format!("{} queued", info.state.messages))
-            }
-        },
-    )
-    .await;
+    w.stack.wait_webhooks_drained().await;
     // The six file changes and the folder Dropbox made for them, each once.
     let events: usize = w
         .receiver

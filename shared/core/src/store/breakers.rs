@@ -153,13 +153,3 @@ pub async fn report(
         .await?;
     Ok(redis::from_redis_value::<Vec<u64>>(held).unwrap_or_default())
 }
-
-/// Whether the origin's breaker is open now (for metrics and tests).
-pub async fn is_open(conn: &mut Conn, keys: &Keys, origin: &str) -> StoreResult<bool> {
-    let open: Option<String> = redis::cmd("HGET")
-        .arg(keys.breaker(origin))
-        .arg("open")
-        .query_async(conn)
-        .await?;
-    Ok(open.as_deref() == Some("1"))
-}
