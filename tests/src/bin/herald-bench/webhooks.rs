@@ -79,7 +79,8 @@ pub async fn run() -> anyhow::Result<()> {
                 .cloned()
                 .unwrap_or_default()
             {
-                if let Some(p) = e["path"].as_str() {
+                // The files the bench changed (Dropbox also reports the folder it made for them).
+                if let Some(p) = e["path"].as_str().filter(|p| p.starts_with("/bench/file-")) {
                     received_at.entry(p.to_string()).or_insert(r.at);
                 }
             }
