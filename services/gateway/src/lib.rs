@@ -95,6 +95,7 @@ pub struct App {
     /// What the async requests worker needs, when it runs in this process.
     jobs: Option<(AppState, axum::Router)>,
     grace: Duration,
+    server_limits: herald_core::http_server::ServerLimits,
 }
 
 impl App {
@@ -125,6 +126,7 @@ impl App {
             jobs: config.jobs_enabled.then(|| (state, router.clone())),
             router,
             grace: c.shutdown_grace,
+            server_limits: c.server_limits,
         })
     }
 
@@ -141,17 +143,18 @@ impl App {
         let api = {
             let shutdown = shutdown.clone();
             let grace = self.grace;
+            let limits = self.server_limits;
+            // In-flight requests get the grace period, then the process moves on.
             tokio::spawn(async move {
-                let app = self
-                    .router
-                    .into_make_service_with_connect_info::<SocketAddr>();
-                let serve = axum::serve(self.listener, app)
-                    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-                // In-flight requests get the grace period, then the process moves on.
-                tokio::select! {
-                    r = serve => r.map_err(anyhow::Error::from),
-                    _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => Ok(()),
-                }
+                herald_core::http_server::serve(
+                    self.listener,
+                    self.router,
+                    limits,
+                    shutdown,
+                    grace,
+                )
+                .await;
+                Ok(())
             })
         };
         let ops = self.ops.spawn(shutdown.clone());

@@ -142,16 +142,15 @@ impl App {
             let shared = self.shared.clone();
             let shutdown = shutdown.clone();
             let limits = self.config.rate_limits.clone();
+            let server_limits = self.config.common.server_limits;
             tasks.push((
                 "webhooks",
                 tokio::spawn(async move {
                     ensure_webhooks_stream(&shared, &shutdown).await;
-                    let app = routes::router(shared, limits)
-                        .into_make_service_with_connect_info::<SocketAddr>();
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown.cancelled_owned())
-                        .await
-                        .map_err(anyhow::Error::from)
+                    let app = routes::router(shared, limits);
+                    herald_core::http_server::serve(listener, app, server_limits, shutdown, grace)
+                        .await;
+                    Ok(())
                 }),
             ));
         }

@@ -167,6 +167,9 @@ pub struct CommonConfig {
     /// `HERALD_EVENTS_RETENTION` (default `7d`): how long notifications stay — their delivery
     /// records, date indexes and the EVENTS stream. Keep it longer than the retry schedule.
     pub events_retention: Duration,
+    /// `HERALD_MAX_CONNECTIONS` (default 4096) and `HERALD_HEADER_READ_TIMEOUT_MS` (default
+    /// 10000): what the public listener allows its clients.
+    pub server_limits: crate::http_server::ServerLimits,
 }
 
 /// The development key `make run` and tests use when `HERALD_SECRET_KEY` is unset and
@@ -214,6 +217,18 @@ impl CommonConfig {
             secret_box,
             shutdown_grace: env.millis("HERALD_SHUTDOWN_GRACE_MS", 20_000)?,
             events_retention: env.duration("HERALD_EVENTS_RETENTION", "7d")?,
+            server_limits: crate::http_server::ServerLimits {
+                max_connections: match env.parse("HERALD_MAX_CONNECTIONS", 4096usize)? {
+                    0 => {
+                        return Err(ConfigError::new(
+                            "HERALD_MAX_CONNECTIONS",
+                            "must be at least 1",
+                        ))
+                    }
+                    n => n,
+                },
+                header_read_timeout: env.millis("HERALD_HEADER_READ_TIMEOUT_MS", 10_000)?,
+            },
         })
     }
 }

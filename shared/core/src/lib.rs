@@ -14,6 +14,7 @@
 //! - [`crypto`]: secrets at rest (XChaCha20-Poly1305) and secret hashing.
 //! - [`signing`]: callback signatures (Cloud Elements header and Standard Webhooks).
 //! - [`ids`]: id sequences and random secrets.
+//! - [`http_server`]: the accept loop of every listener (connection limit, header timeout).
 //! - [`http`]: request ids and the JSON error body every HTTP answer uses.
 //! - [`process`]: the start of every binary (config, logs, signal, exit code).
 //! - [`rate_limit`]: per-caller request rate limits (token buckets) for the HTTP servers.
@@ -34,6 +35,7 @@ pub mod config;
 pub mod consume;
 pub mod crypto;
 pub mod http;
+pub mod http_server;
 pub mod ids;
 pub mod keys;
 pub mod live_token;

@@ -51,9 +51,15 @@ impl OpsServer {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
+        crate::http_server::serve(
+            self.listener,
+            self.router,
+            crate::http_server::ServerLimits::default(),
+            shutdown,
+            std::time::Duration::from_secs(5),
+        )
+        .await;
+        Ok(())
     }
 }
 

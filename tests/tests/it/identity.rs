@@ -486,3 +486,32 @@ async fn callers_over_their_rate_limit_get_429_with_retry_after() {
         "{ingest:?}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack =
+        herald_e2e::stack::Stack::start(&[("HERALD_HEADER_READ_TIMEOUT_MS", "300".to_string())])
+            .await;
+    for addr in [stack.gateway, stack.ingest] {
+        let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        slow.write_all(b"GET /elements/api-v2/elements HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("partial headers");
+        // The server closes the connection (EOF) well before this deadline.
+        let mut buf = [0u8; 512];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                match slow.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "{addr} kept a half-sent request open");
+    }
+    // Complete requests are served as usual.
+    let (st, _) = stack.call(reqwest::Method::GET, "/elements", None).await;
+    assert_eq!(st, 200);
+}
