@@ -628,3 +628,49 @@ async fn a_429_longer_than_the_slot_allows_postpones_the_instance() {
     );
     p.stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_date_that_does_not_read_with_its_pattern_is_reported_not_guessed() {
+    let p = create_test_polling().await;
+    let poller = json!({"events": {
+        "url": "/api/v1/events?modifiedSince=${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}",
+        "idField": "handle",
+        "datesConfiguration": {"updatedDateField": "modified", "updatedDateFormat": "dd/MM/yyyy HH:mm"}}});
+    let body = json!({"element": {"key": "docushareflex"}, "providerData": {"code": ""}, "name": "ds",
+        "configuration": {"oauth.api.key": "ds-client", "oauth.api.secret": "ds-secret",
+        "oauth.callback.url": "https://auth.example/cb", "docushare.domain": "acme.docushareflex.com",
+        "event.vendor.type": "polling", "event.poller.refresh_interval": "60",
+        "event.poller.configuration": poller,
+        "event.notification.enabled": true, "event.notification.callback.url": p.receiver.url}});
+    let (st, inst) = p
+        .stack
+        .call(reqwest::Method::POST, "/instances", Some(body))
+        .await;
+    assert_eq!(st, 200, "{inst}");
+    let id = inst["id"].as_u64().expect("id");
+    p.ds.docs.create("Misdated");
+    let (st, _) = p
+        .request(
+            reqwest::Method::POST,
+            &format!("/instances/{id}/events/poll"),
+        )
+        .await;
+    assert_eq!(st, 202);
+    let inst = until("a recorded failure", Duration::from_secs(20), || async {
+        let (_, v) = p
+            .request(reqwest::Method::GET, &format!("/instances/{id}"))
+            .await;
+        if v["polling"]["lastError"].is_string() {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
+    })
+    .await;
+    let error = inst["polling"]["lastError"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("modified") && error.contains("dd/MM/yyyy HH:mm"),
+        "{error}"
+    );
+    assert!(p.receiver.received().is_empty(), "nothing guessed and sent");
+}

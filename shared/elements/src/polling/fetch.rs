@@ -131,11 +131,27 @@ pub async fn fetch_resource(
             let Some(object_id) = at_path(rec, id_field).and_then(id_text) else {
                 continue;
             };
-            let date = |field: &Option<String>, fmt: &Option<String>, tz: &Option<String>| {
-                field
+            // A date that is there but does not read with the configured pattern is an error
+            // (shown on the poll status), never "no date": that would misclassify the record.
+            let date = |field: &Option<String>,
+                        fmt: &Option<String>,
+                        tz: &Option<String>|
+             -> Result<Option<i64>, ElementError> {
+                let Some((f, v)) = field
                     .as_deref()
-                    .and_then(|f| at_path(rec, f))
-                    .and_then(|v| dates::parse(v, fmt.as_deref(), tz.as_deref()))
+                    .and_then(|f| at_path(rec, f).map(|v| (f, v)))
+                    .filter(|(_, v)| !v.is_null())
+                else {
+                    return Ok(None);
+                };
+                dates::parse(v, fmt.as_deref(), tz.as_deref())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        ElementError::Invalid(format!(
+                            "{name}: {f} value {v} does not read with the date pattern {}",
+                            fmt.as_deref().unwrap_or("(RFC 3339)")
+                        ))
+                    })
             };
             out.push(Record {
                 object_type: name.to_string(),
@@ -144,12 +160,12 @@ pub async fn fetch_resource(
                     &dates.updated_date_field,
                     &dates.updated_date_format,
                     &dates.updated_date_timezone,
-                ),
+                )?,
                 created_ms: date(
                     &dates.created_date_field,
                     &dates.created_date_format,
                     &dates.created_date_timezone,
-                ),
+                )?,
                 deleted: false,
             });
         }
