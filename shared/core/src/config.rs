@@ -168,7 +168,7 @@ pub struct CommonConfig {
     /// records, date indexes and the EVENTS stream. Keep it longer than the retry schedule.
     pub events_retention: Duration,
     /// `HERALD_MAX_CONNECTIONS` (default 4096) and `HERALD_HEADER_READ_TIMEOUT_MS` (default
-    /// 10000): what the public listener allows its clients.
+    /// 30000, also the idle limit of a kept-alive connection): what a listener allows its clients.
     pub server_limits: crate::http_server::ServerLimits,
 }
 
@@ -227,7 +227,7 @@ impl CommonConfig {
                     }
                     n => n,
                 },
-                header_read_timeout: env.millis("HERALD_HEADER_READ_TIMEOUT_MS", 10_000)?,
+                header_read_timeout: env.millis("HERALD_HEADER_READ_TIMEOUT_MS", 30_000)?,
             },
         })
     }

@@ -29,7 +29,7 @@ impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             max_connections: 4096,
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }
