@@ -31,14 +31,16 @@ impl IdKind {
     }
 }
 
-const FLOORED: &str = r#"
+static FLOORED: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 local floor = tonumber(ARGV[2])
 if cur < floor then cur = floor end
 local last = cur + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%d', last))
 return last
-"#;
+"#,
+);
 
 /// Ids per millisecond the clock floor makes room for.
 const PER_MS: i64 = 1000;
@@ -53,7 +55,8 @@ pub async fn next_ids(
     let n = n.max(1);
     let last: u64 = match kind {
         IdKind::Event | IdKind::Notification => {
-            redis::Script::new(FLOORED)
+            FLOORED
+                .get()
                 .key(keys.seq(kind.name()))
                 .arg(n)
                 .arg(crate::time::now_ms() * PER_MS)

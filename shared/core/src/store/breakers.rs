@@ -24,7 +24,8 @@ use crate::keys::Keys;
 /// Idle breaker state is forgotten after a day.
 const IDLE_MS: i64 = 86_400_000;
 
-const ADMIT: &str = r#"
+static ADMIT: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local now = tonumber(ARGV[1])
 local threshold = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -49,9 +50,11 @@ if failures > 0 and failures + out >= threshold then
 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
 return {0, 0}
-"#;
+"#,
+);
 
-const REPORT: &str = r#"
+static REPORT: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 redis.call('ZREM', KEYS[2], ARGV[1])
 local now = tonumber(ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
@@ -67,7 +70,8 @@ if open or failures >= tonumber(ARGV[4]) then
   redis.call('HSET', KEYS[1], 'open', 1, 'next_probe', now + tonumber(ARGV[5]))
 end
 return {}
-"#;
+"#,
+);
 
 /// The breaker's rules.
 #[derive(Debug, Clone, Copy)]
@@ -107,7 +111,8 @@ pub async fn admit(
     now_ms: i64,
     rules: Rules,
 ) -> StoreResult<Admission> {
-    let (code, until_ms): (i64, i64) = redis::Script::new(ADMIT)
+    let (code, until_ms): (i64, i64) = ADMIT
+        .get()
         .key(keys.breaker(origin))
         .key(keys.breaker_inflight(origin))
         .key(keys.breaker_held(origin))
@@ -139,7 +144,8 @@ pub async fn report(
     now_ms: i64,
     rules: Rules,
 ) -> StoreResult<Vec<u64>> {
-    let held: Value = redis::Script::new(REPORT)
+    let held: Value = REPORT
+        .get()
         .key(keys.breaker(origin))
         .key(keys.breaker_inflight(origin))
         .key(keys.breaker_held(origin))

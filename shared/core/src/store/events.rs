@@ -13,21 +13,26 @@ use super::{corrupt, Conn, StoreResult};
 use crate::keys::Keys;
 use crate::model::{Attempt, EventRecord, EventStatus};
 
-const CREATE: &str = r#"
+static CREATE: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
-"#;
+"#,
+);
 
-const DISPATCH: &str = r#"
+static DISPATCH: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return false end
 if s == 'RECEIVED' then redis.call('HSET', KEYS[1], 'status', 'DISPATCHED') end
 return s
-"#;
+"#,
+);
 
-const ATTEMPT: &str = r#"
+static ATTEMPT: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 local ttl = redis.call('PTTL', KEYS[1])
@@ -43,7 +48,8 @@ if current == 'NOTIFIED' then status = 'NOTIFIED' end
 redis.call('HSET', KEYS[1], 'last_attempt', ARGV[1], 'status', status,
   'next_attempt', ARGV[3], 'failure_reason', ARGV[4])
 return status
-"#;
+"#,
+);
 
 /// What an attempt leads to.
 #[derive(Debug, Clone)]
@@ -85,7 +91,8 @@ pub async fn create(
     field("provider_data", rec.provider_data.clone());
     field("trace_parent", rec.trace_parent.clone().unwrap_or_default());
     field("callback_url", rec.callback_url.clone().unwrap_or_default());
-    let created: i64 = redis::Script::new(CREATE)
+    let created: i64 = CREATE
+        .get()
         .key(keys.event(rec.id))
         .arg(args)
         .invoke_async(conn)
@@ -150,7 +157,8 @@ fn parse(key: &str, m: HashMap<String, String>) -> StoreResult<EventRecord> {
 
 /// Marks a `RECEIVED` record `DISPATCHED`; returns the status it had (None: no record).
 pub async fn dispatch(conn: &mut Conn, keys: &Keys, id: u64) -> StoreResult<Option<EventStatus>> {
-    let prev: Option<String> = redis::Script::new(DISPATCH)
+    let prev: Option<String> = DISPATCH
+        .get()
         .key(keys.event(id))
         .invoke_async(conn)
         .await?;
@@ -178,7 +186,8 @@ pub async fn record_attempt(
             (EventStatus::Failed.as_str(), String::new(), reason.clone())
         }
     };
-    let out: Option<String> = redis::Script::new(ATTEMPT)
+    let out: Option<String> = ATTEMPT
+        .get()
         .key(keys.event(id))
         .key(keys.event_attempts(id))
         .arg(json)
@@ -250,17 +259,20 @@ pub async fn list(
     }
 }
 
-const HOLD: &str = r#"
+static HOLD: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s or s == 'NOTIFIED' or s == 'FAILED' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'RETRYING', 'next_attempt', ARGV[1])
 return 1
-"#;
+"#,
+);
 
 /// Holds an unsettled record for a moment without an attempt (its origin is busy); the caller
 /// has put it in the retry schedule first.
 pub async fn hold(conn: &mut Conn, keys: &Keys, id: u64, next_ms: i64) -> StoreResult<()> {
-    let _: i64 = redis::Script::new(HOLD)
+    let _: i64 = HOLD
+        .get()
         .key(keys.event(id))
         .arg(next_ms)
         .invoke_async(conn)

@@ -36,3 +36,22 @@ pub(crate) fn corrupt(key: &str, reason: impl std::fmt::Display) -> StoreError {
         reason: reason.to_string(),
     }
 }
+
+/// A Lua script hashed once per process (not on every call).
+pub struct LuaScript {
+    source: &'static str,
+    script: std::sync::OnceLock<redis::Script>,
+}
+
+impl LuaScript {
+    pub const fn new(source: &'static str) -> Self {
+        Self {
+            source,
+            script: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn get(&self) -> &redis::Script {
+        self.script.get_or_init(|| redis::Script::new(self.source))
+    }
+}

@@ -19,7 +19,8 @@ use crate::model::InstanceRecord;
 /// When a held notification checks again though nothing woke it (a lost wake-up).
 const RECHECK_MS: i64 = 30_000;
 
-const ADMIT: &str = r#"
+static ADMIT: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 if ARGV[3] == '1' then
@@ -48,7 +49,8 @@ if interval > 0 then
   end
 end
 return 0
-"#;
+"#,
+);
 
 /// Whether the instance paces its deliveries at all (else nothing here is called).
 pub fn paced(inst: &InstanceRecord) -> bool {
@@ -67,7 +69,8 @@ pub async fn admit(
         .rate_limit()
         .map(|n| (1000 / n.max(1)).max(1))
         .unwrap_or(0);
-    let until: i64 = redis::Script::new(ADMIT)
+    let until: i64 = ADMIT
+        .get()
         .key(keys.pending(inst.id))
         .key(keys.rate(inst.id))
         .key(keys.rate_slots(inst.id))

@@ -19,7 +19,8 @@ use redis::AsyncCommands;
 use super::{Conn, StoreResult};
 use crate::keys::Keys;
 
-const UPSERT: &str = r#"
+static UPSERT: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local had = redis.call('HEXISTS', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -30,9 +31,11 @@ elseif tonumber(due) > latest then
   redis.call('ZADD', KEYS[1], latest, ARGV[1])
 end
 return had
-"#;
+"#,
+);
 
-const CLAIM: &str = r#"
+static CLAIM: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local now = tonumber(ARGV[1])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
@@ -51,24 +54,29 @@ for i = 1, #due, 2 do
   end
 end
 return out
-"#;
+"#,
+);
 
-const RECLAIM: &str = r#"
+static RECLAIM: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local now = tonumber(ARGV[1])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, m in ipairs(expired) do
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), m)
 end
 return expired
-"#;
+"#,
+);
 
-const POSTPONE: &str = r#"
+static POSTPONE: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if due and tonumber(due) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 end
 return 1
-"#;
+"#,
+);
 
 fn parse_member(m: &str) -> Option<(u64, i64)> {
     let (id, slot) = m.split_once(':')?;
@@ -85,7 +93,8 @@ pub async fn upsert(
     now_ms: i64,
     jitter_ms: i64,
 ) -> StoreResult<bool> {
-    let had: i64 = redis::Script::new(UPSERT)
+    let had: i64 = UPSERT
+        .get()
         .key(keys.poll_due())
         .key(keys.poll_interval())
         .arg(id)
@@ -112,7 +121,8 @@ pub async fn claim_due(
     lease_ms: i64,
     limit: usize,
 ) -> StoreResult<Vec<(u64, i64)>> {
-    let members: Vec<String> = redis::Script::new(CLAIM)
+    let members: Vec<String> = CLAIM
+        .get()
         .key(keys.poll_due())
         .key(keys.poll_interval())
         .key(keys.poll_claimed())
@@ -132,7 +142,8 @@ pub async fn reclaim(
     lease_ms: i64,
     limit: usize,
 ) -> StoreResult<Vec<(u64, i64)>> {
-    let members: Vec<String> = redis::Script::new(RECLAIM)
+    let members: Vec<String> = RECLAIM
+        .get()
         .key(keys.poll_claimed())
         .arg(now_ms)
         .arg(lease_ms)
@@ -152,7 +163,8 @@ pub async fn release(conn: &mut Conn, keys: &Keys, id: u64, slot: i64) -> StoreR
 
 /// Moves the next slot no earlier than `until_ms` (a provider asked to slow down).
 pub async fn postpone(conn: &mut Conn, keys: &Keys, id: u64, until_ms: i64) -> StoreResult<()> {
-    let _: i64 = redis::Script::new(POSTPONE)
+    let _: i64 = POSTPONE
+        .get()
         .key(keys.poll_due())
         .arg(id)
         .arg(until_ms)

@@ -10,13 +10,15 @@ use redis::AsyncCommands;
 use super::{Conn, StoreResult};
 use crate::keys::Keys;
 
-const CLAIM: &str = r#"
+static CLAIM: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do
   redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), member)
 end
 return due
-"#;
+"#,
+);
 
 pub async fn schedule(conn: &mut Conn, keys: &Keys, event_id: u64, due_ms: i64) -> StoreResult<()> {
     let _: () = conn.zadd(keys.retries(), event_id, due_ms).await?;
@@ -31,7 +33,8 @@ pub async fn claim_due(
     lease_ms: i64,
     limit: usize,
 ) -> StoreResult<Vec<u64>> {
-    Ok(redis::Script::new(CLAIM)
+    Ok(CLAIM
+        .get()
         .key(keys.retries())
         .arg(now_ms)
         .arg(lease_ms)

@@ -132,15 +132,18 @@ fn fenced(code: i64) -> Fenced {
     }
 }
 
-const STAGE: &str = r#"
+static STAGE: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local cur = redis.call('HGET', KEYS[1], 'cursor') or ''
 if cur ~= ARGV[3] then return -1 end
 redis.call('HSET', KEYS[1], 'pending', ARGV[2])
 return 1
-"#;
+"#,
+);
 
-const COMMIT: &str = r#"
+static COMMIT: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local cur = redis.call('HGET', KEYS[1], 'cursor') or ''
 redis.call('HDEL', KEYS[1], 'pending')
@@ -165,7 +168,8 @@ while i <= #ARGV do
   i = i + 1
 end
 return 1
-"#;
+"#,
+);
 
 /// Stages a batch read from `batch.from_cursor`, if we still hold the lease and the cursor is
 /// still that one.
@@ -178,7 +182,8 @@ pub async fn stage(
 ) -> StoreResult<Fenced> {
     let key = keys.sync_state(inst);
     let json = serde_json::to_string(batch).map_err(|e| corrupt(&key, e))?;
-    let code: i64 = redis::Script::new(STAGE)
+    let code: i64 = STAGE
+        .get()
         .key(&key)
         .key(&fence.lock_key)
         .arg(&fence.holder)
@@ -215,7 +220,8 @@ pub async fn commit(
         args.push(v.clone());
     }
     args.extend(batch.seen_del.iter().cloned());
-    let code: i64 = redis::Script::new(COMMIT)
+    let code: i64 = COMMIT
+        .get()
         .key(keys.sync_state(inst))
         .key(&fence.lock_key)
         .key(keys.seen(inst))
@@ -271,10 +277,12 @@ pub async fn accepted(
         .collect())
 }
 
-const RELEASE: &str = r#"
+static RELEASE: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-"#;
+"#,
+);
 
 /// Tries to take a lease; true if taken.
 pub async fn try_lock(conn: &mut Conn, key: &str, holder: &str, ttl_ms: u64) -> StoreResult<bool> {
@@ -291,7 +299,8 @@ pub async fn try_lock(conn: &mut Conn, key: &str, holder: &str, ttl_ms: u64) -> 
 
 /// Releases a lease if still ours.
 pub async fn unlock(conn: &mut Conn, key: &str, holder: &str) -> StoreResult<()> {
-    let _: i64 = redis::Script::new(RELEASE)
+    let _: i64 = RELEASE
+        .get()
         .key(key)
         .arg(holder)
         .invoke_async(conn)
@@ -331,10 +340,12 @@ pub async fn complete(conn: &mut Conn, keys: &Keys, inst: u64, upto: u64) -> Sto
     Ok(())
 }
 
-const EXTEND: &str = r#"
+static EXTEND: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
-"#;
+"#,
+);
 
 /// A lease kept alive by a heartbeat while its holder works; released on [`Lease::release`]
 /// (or left to expire if the holder dies).
@@ -362,7 +373,8 @@ impl Lease {
             let every = std::time::Duration::from_millis((ttl_ms / 3).max(50));
             loop {
                 tokio::time::sleep(every).await;
-                let kept: redis::RedisResult<i64> = redis::Script::new(EXTEND)
+                let kept: redis::RedisResult<i64> = EXTEND
+                    .get()
                     .key(&hb_fence.lock_key)
                     .arg(&hb_fence.holder)
                     .arg(ttl_ms)
