@@ -104,6 +104,19 @@ impl Receiver {
             .max_in_flight
     }
 
+    /// Every event of every notification received, in arrival order (retries included).
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.received()
+            .iter()
+            .flat_map(|r| {
+                r.json()["response"]["events"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner
             .lock()

@@ -148,6 +148,25 @@ impl Stack {
         stack
     }
 
+    /// Starts with elements pointed at fakes (`("BOX", url)`: both `HERALD_ELEMENT_BOX_*_URL`),
+    /// plus `extra` settings.
+    pub async fn start_with_providers(
+        providers: &[(&str, String)],
+        extra: &[(&str, String)],
+    ) -> Self {
+        let vars: Vec<(String, String)> = providers
+            .iter()
+            .flat_map(|(key, url)| {
+                ["API", "AUTH"]
+                    .map(|kind| (format!("HERALD_ELEMENT_{key}_{kind}_URL"), url.clone()))
+            })
+            .collect();
+        let mut env: Vec<(&str, String)> =
+            vars.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        env.extend(extra.iter().cloned());
+        Self::start(&env).await
+    }
+
     pub async fn start_delivery(&mut self) -> Running {
         let app = herald_delivery::App::build(
             herald_delivery::Config::from_env(&self.env).expect("delivery config"),

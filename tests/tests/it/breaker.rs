@@ -36,18 +36,33 @@ async fn a_failing_origin_gets_probes_only_and_gets_everything_once_it_answers()
             .await;
         assert_eq!(attempts.last().map(|a| a.status), Some(200));
     }
-    // The breaker opens after 10 consecutive failures: only probes after that.
+    // The breaker opens after 10 consecutive failures: wait until that many were made and every
+    // attempt that reached the receiver is recorded (none still in flight).
+    let attempts_recorded = || async {
+        let (_, items) = w
+            .stack
+            .call(Method::GET, &format!("/instances/{id}/events"), None)
+            .await;
+        items
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["attempts"].as_u64().unwrap_or(0))
+                    .sum::<u64>()
+            })
+            .unwrap_or(0) as usize
+    };
     until("the breaker open", Duration::from_secs(20), || async {
-        let n = w.receiver.received().len();
-        if n >= 10 {
+        let (n, recorded) = (w.receiver.received().len(), attempts_recorded().await);
+        if n >= 10 && recorded == n {
             Ok(())
         } else {
-            Err(format!("{n} attempts"))
+            Err(format!("{n} attempts, {recorded} recorded"))
         }
     })
     .await;
+    // A measurement window, not a wait: how many probes go out in it.
     let window = Duration::from_millis(PROBE_MS * 4);
-    tokio::time::sleep(Duration::from_millis(PROBE_MS)).await; // let in-flight attempts land
     let before = w.receiver.received().len();
     assert!(
         before <= 11,

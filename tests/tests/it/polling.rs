@@ -63,14 +63,8 @@ impl Polling {
     /// (objectId, eventType) of every event received, in order.
     fn events(&self) -> Vec<(String, String)> {
         self.receiver
-            .received()
-            .iter()
-            .flat_map(|r| {
-                r.json()["response"]["events"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
+            .events()
+            .into_iter()
             .map(|e| {
                 (
                     e["objectId"].as_str().unwrap_or("").to_string(),

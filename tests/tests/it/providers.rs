@@ -33,19 +33,17 @@ async fn create_test_providers() -> Providers {
     let hubspot = FakeOAuthApp::start(Provider::HubSpot, APP_ID, APP_SECRET).await;
     let quickbooks = FakeOAuthApp::start(Provider::QuickBooks, APP_ID, APP_SECRET).await;
     let sfdc = FakeOAuthApp::start(Provider::Salesforce, APP_ID, APP_SECRET).await;
-    let mut env = Vec::new();
-    for (key, url) in [
-        ("BOX", boxcom.url()),
-        ("DOCUSHAREFLEX", docushare.url()),
-        ("HUBSPOT", hubspot.url()),
-        ("QUICKBOOKS", quickbooks.url()),
-        ("SFDC", sfdc.url()),
-    ] {
-        env.push((format!("HERALD_ELEMENT_{key}_API_URL"), url.clone()));
-        env.push((format!("HERALD_ELEMENT_{key}_AUTH_URL"), url));
-    }
-    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    let stack = Stack::start(&env).await;
+    let stack = Stack::start_with_providers(
+        &[
+            ("BOX", boxcom.url()),
+            ("DOCUSHAREFLEX", docushare.url()),
+            ("HUBSPOT", hubspot.url()),
+            ("QUICKBOOKS", quickbooks.url()),
+            ("SFDC", sfdc.url()),
+        ],
+        &[],
+    )
+    .await;
     let receiver = Receiver::start().await;
     Providers {
         stack,

@@ -156,14 +156,8 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
     w.dropbox.upload_external("/Shared/report-0.txt");
     let file_events = || -> Vec<Value> {
         w.receiver
-            .received()
-            .iter()
-            .flat_map(|r| {
-                r.json()["response"]["events"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
+            .events()
+            .into_iter()
             .filter(|e| e["objectType"] == "file")
             .collect()
     };
@@ -209,17 +203,7 @@ async fn external_uploads_notify_once_and_repeated_notifications_add_nothing() {
     // Wait for the normalizer to have consumed it (WEBHOOKS is a work queue: empty when done).
     w.stack.wait_webhooks_drained().await;
     // The six file changes and the folder Dropbox made for them, each once.
-    let events: usize = w
-        .receiver
-        .received()
-        .iter()
-        .map(|r| {
-            r.json()["response"]["events"]
-                .as_array()
-                .map(Vec::len)
-                .unwrap_or(0)
-        })
-        .sum();
+    let events = w.receiver.events().len();
     assert_eq!(file_events().len(), 6, "no duplicate file events");
     assert_eq!(events, 7, "no duplicate events");
     w.stack.shutdown().await;
@@ -306,14 +290,8 @@ async fn deletions_at_dropbox_arrive_as_deleted_and_a_recreated_path_is_new() {
     let id = inst["id"].as_u64().expect("id");
     let events = || -> Vec<(String, String, String)> {
         w.receiver
-            .received()
-            .iter()
-            .flat_map(|r| {
-                r.json()["response"]["events"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
+            .events()
+            .into_iter()
             .map(|e| {
                 let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
                 (s("path"), s("eventType"), s("objectType"))

@@ -34,18 +34,15 @@ pub async fn create_test_webhook_world_with(extra: &[(&str, String)]) -> Webhook
     let boxcom = FakeBox::start(APP_ID, APP_SECRET).await;
     let hubspot = FakeOAuthApp::start(Provider::HubSpot, APP_ID, APP_SECRET).await;
     let quickbooks = FakeOAuthApp::start(Provider::QuickBooks, APP_ID, APP_SECRET).await;
-    let mut env = Vec::new();
-    for (key, url) in [
-        ("BOX", boxcom.url()),
-        ("HUBSPOT", hubspot.url()),
-        ("QUICKBOOKS", quickbooks.url()),
-    ] {
-        env.push((format!("HERALD_ELEMENT_{key}_API_URL"), url.clone()));
-        env.push((format!("HERALD_ELEMENT_{key}_AUTH_URL"), url));
-    }
-    let mut env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    env.extend(extra.iter().cloned());
-    let stack = Stack::start(&env).await;
+    let stack = Stack::start_with_providers(
+        &[
+            ("BOX", boxcom.url()),
+            ("HUBSPOT", hubspot.url()),
+            ("QUICKBOOKS", quickbooks.url()),
+        ],
+        extra,
+    )
+    .await;
     let receiver = Receiver::start().await;
     WebhookWorld {
         stack,

@@ -34,10 +34,15 @@ fn path_param(q: &HashMap<String, String>) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::BadRequest("Query parameter path is required".into()))
 }
 
-/// Runs `op` on the instance's documents store with a live token.
-async fn with_docs<T, F>(state: &AppState, inst: &InstanceRecord, op: F) -> Result<T, ApiError>
+/// Runs `op` on the instance's documents store with a live token, for the hub path `path`.
+async fn with_docs<T, F>(
+    state: &AppState,
+    inst: &InstanceRecord,
+    path: &str,
+    op: F,
+) -> Result<T, ApiError>
 where
-    F: for<'a> Fn(Documents<'a>) -> Boxed<'a, T>,
+    F: for<'a> Fn(Documents<'a>, &'a str) -> Boxed<'a, T>,
 {
     let element = ElementKey::parse(&inst.element_key).ok_or_else(|| {
         ApiError::BadRequest(format!("{} is not in the catalog", inst.element_key))
@@ -51,7 +56,7 @@ where
                 urls: &urls,
                 token: &token,
             };
-            op(Documents::of(element, cx)?).await
+            op(Documents::of(element, cx)?, path).await
         }
     })
     .await
@@ -72,9 +77,8 @@ pub async fn list(
     Query(q): Query_,
 ) -> Result<Json<Value>, ApiError> {
     let path = path_param(&q)?;
-    let found = with_docs(&state, &auth.instance, |d| {
-        let path = path.clone();
-        Box::pin(async move { d.list(&path).await })
+    let found = with_docs(&state, &auth.instance, &path, |d, p| {
+        Box::pin(async move { d.list(p).await })
     })
     .await?;
     Ok(entries(found))
@@ -93,9 +97,8 @@ pub async fn create_folder(
             .map_err(|e| ApiError::BadRequest(format!("Invalid folder JSON: {e}")))?;
     }
     let path = path_param(&q)?;
-    let folder = with_docs(&state, &auth.instance, |d| {
-        let path = path.clone();
-        Box::pin(async move { d.create_folder(&path).await })
+    let folder = with_docs(&state, &auth.instance, &path, |d, p| {
+        Box::pin(async move { d.create_folder(p).await })
     })
     .await?;
     Ok(Json(folder.json()))
@@ -108,9 +111,8 @@ pub async fn delete_folder(
     Query(q): Query_,
 ) -> Result<Json<Value>, ApiError> {
     let path = path_param(&q)?;
-    with_docs(&state, &auth.instance, |d| {
-        let path = path.clone();
-        Box::pin(async move { d.delete_folder(&path).await })
+    with_docs(&state, &auth.instance, &path, |d, p| {
+        Box::pin(async move { d.delete_folder(p).await })
     })
     .await?;
     Ok(deleted(&path))
@@ -132,9 +134,9 @@ pub async fn copy_folder(
         .filter(|p| !p.is_empty())
         .ok_or_else(|| ApiError::BadRequest("Body field path (the target) is required".into()))?
         .to_string();
-    let copy = with_docs(&state, &auth.instance, |d| {
-        let (from, to) = (from.clone(), to.clone());
-        Box::pin(async move { d.copy_folder(&from, &to).await })
+    let copy = with_docs(&state, &auth.instance, &from, |d, p| {
+        let to = to.clone();
+        Box::pin(async move { d.copy_folder(p, &to).await })
     })
     .await?;
     Ok(Json(copy.json()))
@@ -168,9 +170,9 @@ pub async fn upload(
     }
     let file = file
         .ok_or_else(|| ApiError::BadRequest("The multipart body needs a part named file".into()))?;
-    let stored = with_docs(&state, &auth.instance, |d| {
-        let (path, file) = (path.clone(), file.clone());
-        Box::pin(async move { d.upload(&path, file).await })
+    let stored = with_docs(&state, &auth.instance, &path, |d, p| {
+        let file = file.clone();
+        Box::pin(async move { d.upload(p, file).await })
     })
     .await?;
     Ok(Json(stored.json()))
@@ -183,9 +185,8 @@ pub async fn download(
     Query(q): Query_,
 ) -> Result<Response, ApiError> {
     let path = path_param(&q)?;
-    let file = with_docs(&state, &auth.instance, |d| {
-        let path = path.clone();
-        Box::pin(async move { d.download(&path).await })
+    let file = with_docs(&state, &auth.instance, &path, |d, p| {
+        Box::pin(async move { d.download(p).await })
     })
     .await?;
     let (_, name) = split(&path);
@@ -219,9 +220,8 @@ pub async fn delete_file(
     Query(q): Query_,
 ) -> Result<Json<Value>, ApiError> {
     let path = path_param(&q)?;
-    with_docs(&state, &auth.instance, |d| {
-        let path = path.clone();
-        Box::pin(async move { d.delete_file(&path).await })
+    with_docs(&state, &auth.instance, &path, |d, p| {
+        Box::pin(async move { d.delete_file(p).await })
     })
     .await?;
     Ok(deleted(&path))
