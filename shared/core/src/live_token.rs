@@ -98,7 +98,7 @@ fn open(secret_box: &SecretBox, inst: &InstanceRecord) -> Result<String, TokenEr
 }
 
 /// Refreshes (unless someone already did since `inst` was read) and reads the record again.
-pub async fn refreshed(
+async fn refreshed(
     brokers: &Brokers,
     inst: &InstanceRecord,
 ) -> Result<InstanceRecord, TokenError> {

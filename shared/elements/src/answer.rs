@@ -69,13 +69,9 @@ impl Answer {
         })
     }
 
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
     /// The answer if it is a 2xx, else the error it means.
     pub fn success(self) -> Result<Self, ElementError> {
-        if self.is_success() {
+        if (200..300).contains(&self.status) {
             Ok(self)
         } else {
             Err(self.error())
