@@ -98,10 +98,7 @@ fn open(secret_box: &SecretBox, inst: &InstanceRecord) -> Result<String, TokenEr
 }
 
 /// Refreshes (unless someone already did since `inst` was read) and reads the record again.
-async fn refreshed(
-    brokers: &Brokers,
-    inst: &InstanceRecord,
-) -> Result<InstanceRecord, TokenError> {
+async fn refreshed(brokers: &Brokers, inst: &InstanceRecord) -> Result<InstanceRecord, TokenError> {
     rpc::refresh_token(brokers, inst.id, inst.provider.token_version)
         .await
         .map_err(|e| match e {
