@@ -71,14 +71,9 @@ async fn events_off(s: &Shared, rec: &EventRecord) {
         instance_id: rec.instance_id,
         user_id: rec.user_id,
         body: serde_json::json!({"configuration": {"event.notification.enabled": false}}),
+        mode: herald_core::model::UpdateMode::Patch,
     };
-    match herald_core::rpc::provisioning(
-        &s.brokers,
-        "update",
-        &req,
-        std::time::Duration::from_secs(30),
-    )
-    .await
+    match herald_core::rpc::provisioning(&s.brokers, &req, std::time::Duration::from_secs(30)).await
     {
         Ok(_) => tracing::info!(
             instance_id = rec.instance_id,

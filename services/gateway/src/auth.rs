@@ -1,6 +1,10 @@
 //! `Authorization: User <secret>, Organization <secret>` (platform calls) and
-//! `User <secret>, Element <token>` (instance calls): parts in any order, extra spaces allowed.
-//! Wrong or missing secrets are 401; an instance of another user is 404 (never its data).
+//! `User <secret>, Element <token>` (instance calls), in the forms the original's clients send:
+//! parts in any order, separated by commas, each keyword (any case) followed by a space or a
+//! colon, extra spaces ignored. An instance call may carry `Organization` too (it must be the
+//! user's), a platform call an `Element` part (ignored). Anything else — an unknown keyword, a
+//! part twice, a value with spaces or none — makes the whole header unreadable: 401, never a
+//! guess. An instance of another user is 404 (never its data).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -20,22 +24,30 @@ pub struct Credentials {
     pub element: Option<String>,
 }
 
-pub fn parse(header: &str) -> Credentials {
+/// Reads a header; `None` when it is not one of the accepted forms.
+pub fn parse(header: &str) -> Option<Credentials> {
     let mut c = Credentials::default();
-    for part in header.split(',') {
-        let mut words = part.split_whitespace();
-        let (Some(kind), Some(value)) = (words.next(), words.next()) else {
-            continue;
-        };
+    for part in header.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let split = part
+            .find(|ch: char| ch == ':' || ch.is_whitespace())
+            .unwrap_or(part.len());
+        let (kind, rest) = part.split_at(split);
+        let rest = rest.trim_start();
+        let value = rest.strip_prefix(':').unwrap_or(rest).trim();
+        if value.is_empty() || value.contains(char::is_whitespace) {
+            return None;
+        }
         let slot = match kind.to_ascii_lowercase().as_str() {
             "user" => &mut c.user,
             "organization" => &mut c.organization,
             "element" => &mut c.element,
-            _ => continue,
+            _ => return None,
         };
-        *slot = Some(value.to_string());
+        if slot.replace(value.to_string()).is_some() {
+            return None;
+        }
     }
-    c
+    Some(c)
 }
 
 fn credentials(parts: &Parts) -> Credentials {
@@ -43,7 +55,7 @@ fn credentials(parts: &Parts) -> Credentials {
         .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(parse)
+        .and_then(parse)
         .unwrap_or_default()
 }
 
@@ -103,6 +115,13 @@ impl FromRequestParts<AppState> for InstanceAuth {
         let user = identity::user_by_secret(&mut conn, keys, &user_secret)
             .await?
             .ok_or(ApiError::Unauthorized(BAD_SECRETS))?;
+        // Optional here, but never ignored: a wrong or foreign organization is refused.
+        if let Some(org_secret) = c.organization {
+            let org = identity::org_by_secret(&mut conn, keys, &org_secret).await?;
+            if org != Some(user.org_id) {
+                return Err(ApiError::Unauthorized(BAD_SECRETS));
+            }
+        }
         let id = instances::id_by_token(&mut conn, keys, &token)
             .await?
             .ok_or(ApiError::Unauthorized(BAD_SECRETS))?;
@@ -131,12 +150,63 @@ async fn preauthorized(state: &AppState, pre: Preauthorized) -> Result<InstanceA
 mod tests {
     use super::*;
 
+    fn creds(user: &str, org: Option<&str>, element: Option<&str>) -> Option<Credentials> {
+        Some(Credentials {
+            user: Some(user.into()),
+            organization: org.map(Into::into),
+            element: element.map(Into::into),
+        })
+    }
+
     #[test]
-    fn parts_in_any_order_with_extra_spaces() {
-        let c = parse("  Element  tok ,User u1,   Organization   o1 ");
-        assert_eq!(c.user.as_deref(), Some("u1"));
-        assert_eq!(c.organization.as_deref(), Some("o1"));
-        assert_eq!(c.element.as_deref(), Some("tok"));
-        assert_eq!(parse("Bearer x"), Credentials::default());
+    fn accepted_forms() {
+        let platform = creds("u1", Some("o1"), None);
+        for h in [
+            "User u1, Organization o1",
+            "Organization o1, User u1",
+            "user u1,organization o1",
+            "USER u1 , ORGANIZATION o1",
+            "  User   u1 ,   Organization    o1  ",
+            "User: u1, Organization: o1",
+            "User:u1,Organization:o1",
+            "User : u1, Organization :o1",
+            "User u1, Organization o1,",
+        ] {
+            assert_eq!(parse(h), platform, "{h}");
+        }
+        let instance = creds("u1", None, Some("tok"));
+        for h in [
+            "User u1, Element tok",
+            "Element tok, User u1",
+            "User u1, Element: tok",
+            "Element:tok , User:u1",
+        ] {
+            assert_eq!(parse(h), instance, "{h}");
+        }
+        // The original's clients send all three on every call.
+        for h in [
+            "User u1, Organization o1, Element: tok",
+            "Element tok, Organization: o1, User u1",
+        ] {
+            assert_eq!(parse(h), creds("u1", Some("o1"), Some("tok")), "{h}");
+        }
+    }
+
+    #[test]
+    fn refused_forms() {
+        for h in [
+            "Bearer x",
+            "Basic dXNlcjpwYXNz",
+            "User",
+            "User ,Organization o1",
+            "User:, Organization o1",
+            "User u1 u2, Organization o1",
+            "User u1, User u2, Organization o1",
+            "User u1, Organization o1, Token t",
+            "Username u1, Organization o1",
+            "User u1 Organization o1",
+        ] {
+            assert_eq!(parse(h), None, "{h:?}");
+        }
     }
 }

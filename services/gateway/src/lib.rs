@@ -14,6 +14,8 @@
 
 pub mod async_requests;
 pub mod auth;
+#[cfg(test)]
+mod compat_table;
 pub mod error;
 pub mod jobs;
 pub mod lenient_json;

@@ -36,6 +36,10 @@ pub enum Schema {
     Error,
     Element,
     ElementList,
+    Keys,
+    ConfigEntries,
+    Hub,
+    HubList,
     OAuthUrl,
     NewOrganization,
     Organization,
@@ -70,6 +74,10 @@ impl Schema {
             Self::Error => "Error",
             Self::Element => "Element",
             Self::ElementList => "ElementList",
+            Self::Keys => "Keys",
+            Self::ConfigEntries => "ConfigEntries",
+            Self::Hub => "Hub",
+            Self::HubList => "HubList",
             Self::OAuthUrl => "OAuthUrl",
             Self::NewOrganization => "NewOrganization",
             Self::Organization => "Organization",
@@ -264,14 +272,15 @@ pub fn document(ops: &[Operation]) -> Value {
 fn schemas() -> Value {
     let string = json!({"type": "string"});
     let nullable_string = json!({"type": "string", "nullable": true});
+    let config_entry = json!({"type": "object", "required": ["key", "name", "required", "secret"], "properties": {
+        "key": string, "name": string, "required": {"type": "boolean"}, "default": nullable_string, "secret": {"type": "boolean"}}});
     let element = json!({"type": "object", "required": ["id", "key", "name", "hub"], "properties": {
         "id": {"type": "integer"}, "key": string, "name": string, "description": string, "image": string,
         "hub": string, "active": {"type": "boolean"}, "deleted": {"type": "boolean"}, "typeOauth": {"type": "boolean"},
         "trialAccount": {"type": "boolean"}, "transformationsEnabled": {"type": "boolean"},
         "authentication": {"type": "object", "properties": {"type": string}},
         "eventsSupported": {"type": "object", "properties": {"polling": {"type": "boolean"}, "webhooks": {"type": "boolean"}}},
-        "configuration": {"type": "array", "items": {"type": "object", "properties": {
-            "key": string, "name": string, "required": {"type": "boolean"}, "default": nullable_string, "secret": {"type": "boolean"}}}}
+        "configuration": {"type": "array", "items": config_entry}
     }});
     let instance = json!({"type": "object", "required": ["id", "name", "element", "valid", "disabled", "eventsEnabled"], "properties": {
         "id": {"type": "integer"}, "name": string, "token": string, "element": {"$ref": "#/components/schemas/Element"},
@@ -294,7 +303,7 @@ fn schemas() -> Value {
     detail_props["providerData"] = json!({});
     detail_props["notifiedData"] = json!({});
     detail_props["deliveryAttempts"] = json!({"type": "array", "items": attempt});
-    json!({
+    let mut all = json!({
         "Error": {"type": "object", "required": ["requestId", "message", "code"], "properties": {
             "requestId": string, "message": string, "code": string}},
         "Element": element,
@@ -341,5 +350,12 @@ fn schemas() -> Value {
         "Folder": {"type": "object", "additionalProperties": true, "properties": {
             "id": {}, "path": string, "name": string, "directory": {"type": "boolean"}, "size": {"type": "integer"},
             "tags": {"type": "array", "items": string}, "createdDate": {}}},
-    })
+    });
+    // The catalog's lists, apart (one json! of everything exceeds the macro recursion limit).
+    all["Keys"] = json!({"type": "array", "items": string});
+    all["ConfigEntries"] = json!({"type": "array", "items": config_entry});
+    all["Hub"] = json!({"type": "object", "required": ["key", "name", "description", "elements"], "properties": {
+        "key": string, "name": string, "description": string, "elements": {"type": "array", "items": string}}});
+    all["HubList"] = json!({"type": "array", "items": {"$ref": "#/components/schemas/Hub"}});
+    all
 }

@@ -211,9 +211,10 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
             instance_id,
             user_id,
             body,
+            mode,
         } => {
             let body = body.as_object().cloned().unwrap_or_default();
-            let r = lifecycle::update(ctx, instance_id, user_id, &body).await;
+            let r = lifecycle::update(ctx, instance_id, user_id, &body, mode).await;
             log_outcome("update", &instance_id.to_string(), &r);
             ("update", r)
         }

@@ -1,11 +1,11 @@
-//! Changing and removing instances: PATCH, DELETE, enable/disable. Every write of an instance
+//! Changing and removing instances: PATCH, PUT, DELETE, enable/disable. Every write of an instance
 //! record in provisioning happens under the instance's `record` lease, so a token refresh and a
 //! PATCH never overwrite each other.
 
 use std::future::Future;
 use std::time::Duration;
 
-use herald_core::model::{InstanceFact, InstanceRecord};
+use herald_core::model::{InstanceFact, InstanceRecord, UpdateMode};
 use herald_core::store::{instances, sync};
 use herald_elements::oauth::{self, OAuthApp};
 use herald_elements::view::{self, MASK};
@@ -65,20 +65,43 @@ async fn announce_update(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), Provisio
     publish_fact(ctx, "updated", &fact).await
 }
 
-/// `PATCH /instances/{id}`.
+/// `PATCH /instances/{id}` ([`UpdateMode::Patch`]) and `PUT /instances/{id}`
+/// ([`UpdateMode::Replace`]).
 pub async fn update(
     ctx: &Ctx,
     instance_id: u64,
     user_id: u64,
     body: &Map<String, Value>,
+    mode: UpdateMode,
 ) -> Result<Value, ProvisionError> {
     with_record_lock(ctx, instance_id, || async {
         let mut rec = owned(ctx, instance_id, Some(user_id)).await?;
         let def = catalog::find(&rec.element_key).ok_or_else(|| {
             ProvisionError::Internal(format!("unknown element {}", rec.element_key))
         })?;
+        if let Some(key) = body
+            .get("element")
+            .and_then(|e| e.get("key"))
+            .and_then(Value::as_str)
+        {
+            if catalog::find(key).is_none_or(|e| e.key != def.key) {
+                return Err(ProvisionError::Invalid(format!(
+                    "element.key {key} does not match the instance's element {}",
+                    def.key
+                )));
+            }
+        }
         let patch = collect_configuration(body)?;
-        let mut merged = rec.configuration.clone();
+        let mut merged = match mode {
+            UpdateMode::Patch => rec.configuration.clone(),
+            // What the body leaves out goes, but secrets: those keep their values.
+            UpdateMode::Replace => rec
+                .configuration
+                .iter()
+                .filter(|(k, _)| def.is_secret(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
         let mut new_secrets = Vec::new();
         for (k, v) in patch {
             if def.is_secret(&k) {
@@ -90,6 +113,9 @@ pub async fn update(
                 }
             }
             merged.insert(k, v);
+        }
+        if mode == UpdateMode::Replace && !body.contains_key("tags") {
+            rec.tags.clear();
         }
         let events_enabled = validate_configuration(def, &mut merged, ctx.limits)?;
         crate::request::check_callback(&merged, ctx.allow_private_callbacks).await?;

@@ -21,12 +21,16 @@ pub enum ProvisioningRequest {
     /// Refresh an instance's access token, unless it changed since `seen_version`.
     #[serde(rename = "refresh.1")]
     RefreshV1 { instance_id: u64, seen_version: u64 },
-    /// `PATCH /instances/{id}`: name, tags, configuration entries.
+    /// `PATCH /instances/{id}` (name, tags, configuration entries) or, with
+    /// [`UpdateMode::Replace`], `PUT /instances/{id}`.
     #[serde(rename = "update.1")]
     UpdateV1 {
         instance_id: u64,
         user_id: u64,
         body: Value,
+        /// Absent in requests from before `PUT` existed: a patch.
+        #[serde(default)]
+        mode: UpdateMode,
     },
     /// `DELETE /instances/{id}`.
     #[serde(rename = "delete.1")]
@@ -34,6 +38,31 @@ pub enum ProvisioningRequest {
     /// `PUT|DELETE /instances/enabled`.
     #[serde(rename = "enabled.1")]
     SetEnabledV1 { instance_id: u64, enabled: bool },
+}
+
+impl ProvisioningRequest {
+    /// The last token of the request's subject (`herald.v1.rpc.provisioning.<op>`).
+    pub const fn op(&self) -> &'static str {
+        match self {
+            Self::CreateV1 { .. } => "create",
+            Self::RefreshV1 { .. } => "refresh",
+            Self::UpdateV1 { .. } => "update",
+            Self::DeleteV1 { .. } => "delete",
+            Self::SetEnabledV1 { .. } => "enabled",
+        }
+    }
+}
+
+/// How an update treats what its body leaves out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    /// `PATCH`: only what the body names changes.
+    #[default]
+    Patch,
+    /// `PUT`: name, tags and configuration become what the body says (secrets left out or
+    /// masked keep their values).
+    Replace,
 }
 
 /// The reply to any provisioning request.

@@ -24,17 +24,17 @@ pub enum RpcCallError {
     Internal(String),
 }
 
-/// Sends `req` to `herald.v1.rpc.provisioning.<op>` and waits up to `timeout` for the answer.
+/// Sends `req` to `herald.v1.rpc.provisioning.<op>` (its [`ProvisioningRequest::op`]) and
+/// waits up to `timeout` for the answer.
 pub async fn provisioning(
     brokers: &Brokers,
-    op: &str,
     req: &ProvisioningRequest,
     timeout: Duration,
 ) -> Result<Value, RpcCallError> {
     let payload: bytes::Bytes = serde_json::to_vec(req)
         .map_err(|e| RpcCallError::Internal(e.to_string()))?
         .into();
-    let subject = brokers.topo.rpc_provisioning(op);
+    let subject = brokers.topo.rpc_provisioning(req.op());
     let started = tokio::time::Instant::now();
     let msg = loop {
         match tokio::time::timeout(
@@ -74,7 +74,7 @@ pub async fn refresh_token(
         instance_id,
         seen_version,
     };
-    provisioning(brokers, "refresh", &req, Duration::from_secs(45))
+    provisioning(brokers, &req, Duration::from_secs(45))
         .await
         .map(|_| ())
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::hubs::Hub;
 use crate::key::ElementKey;
 
 /// One configuration entry of an element.
@@ -30,7 +31,7 @@ pub struct ElementDef {
     pub name: &'static str,
     pub description: &'static str,
     pub image: &'static str,
-    pub hub: &'static str,
+    pub hub: Hub,
     pub auth_type: &'static str,
     pub type_oauth: bool,
     pub events: EventsSupported,
@@ -281,7 +282,7 @@ static CATALOG: [ElementDef; ElementKey::ALL.len()] = [
         name: "Dropbox",
         description: "Add a Dropbox Instance to connect your existing Dropbox account to the Documents Hub, allowing you to manage files and folders. You will need your Dropbox account information to add an instance.",
         image: "elements/provider_dropbox.png",
-        hub: "documents",
+        hub: Hub::Documents,
         auth_type: "oauth2",
         type_oauth: true,
         events: EventsSupported { polling: false, webhooks: true },
@@ -294,7 +295,7 @@ static CATALOG: [ElementDef; ElementKey::ALL.len()] = [
         name: "Box",
         description: "Add a Box Instance to connect your existing Box account to the Documents Hub, allowing you to manage files and folders.",
         image: "elements/provider_box.png",
-        hub: "documents",
+        hub: Hub::Documents,
         auth_type: "oauth2",
         type_oauth: true,
         events: EventsSupported { polling: false, webhooks: true },
@@ -307,7 +308,7 @@ static CATALOG: [ElementDef; ElementKey::ALL.len()] = [
         name: "DocuShare Flex",
         description: "Add a DocuShare Flex Instance to connect your DocuShare Flex site to the Documents Hub.",
         image: "elements/provider_docushareflex.png",
-        hub: "documents",
+        hub: Hub::Documents,
         auth_type: "oauth2",
         type_oauth: true,
         events: EventsSupported { polling: true, webhooks: false },
@@ -320,7 +321,7 @@ static CATALOG: [ElementDef; ElementKey::ALL.len()] = [
         name: "HubSpot CRM",
         description: "Add a HubSpot Instance to connect your existing HubSpot account to the CRM Hub.",
         image: "elements/provider_hubspot.png",
-        hub: "crm",
+        hub: Hub::Crm,
         auth_type: "oauth2",
         type_oauth: true,
         events: EventsSupported { polling: false, webhooks: true },
@@ -333,7 +334,7 @@ static CATALOG: [ElementDef; ElementKey::ALL.len()] = [
         name: "QuickBooks Online",
         description: "Add a QuickBooks Online Instance to connect your QuickBooks company to the Finance Hub.",
         image: "elements/provider_quickbooks.png",
-        hub: "finance",
+        hub: Hub::Finance,
         auth_type: "oauth2",
         type_oauth: true,
         events: EventsSupported { polling: true, webhooks: true },
@@ -346,7 +347,7 @@ static CATALOG: [ElementDef; ElementKey::ALL.len()] = [
         name: "Salesforce Sales Cloud",
         description: "Add a Salesforce Instance to connect your existing Salesforce account to the CRM Hub.",
         image: "elements/provider_sfdc.png",
-        hub: "crm",
+        hub: Hub::Crm,
         auth_type: "oauth2",
         type_oauth: true,
         events: EventsSupported { polling: true, webhooks: false },

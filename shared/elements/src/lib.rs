@@ -3,6 +3,7 @@
 //! - [`key`]: element keys as a typed value ([`ElementKey`]).
 //! - [`answer`]: the one mapping from a provider's HTTP answer to an [`ElementError`].
 //! - [`catalog`]: the elements Herald offers, their configuration entries and event support.
+//! - [`hubs`]: the hubs the catalog files elements under ([`Hub`]).
 //! - [`changes`]: change feeds (cursor + seen map) for providers that say who, not what.
 //! - [`urls`]: each provider's base URLs, overridable with `HERALD_ELEMENT_<KEY>_{API,AUTH}_URL`.
 //! - [`http`]: the outbound HTTP client every adapter uses (timeouts, no redirects).
@@ -35,6 +36,7 @@ pub mod docushare;
 pub mod dropbox;
 pub mod error;
 pub mod http;
+pub mod hubs;
 pub mod hubspot;
 pub mod key;
 pub mod oauth;
@@ -45,4 +47,5 @@ pub mod view;
 pub mod webhooks;
 
 pub use error::ElementError;
+pub use hubs::Hub;
 pub use key::ElementKey;

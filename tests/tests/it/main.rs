@@ -2,6 +2,7 @@
 
 mod async_requests;
 mod breaker;
+mod compat;
 mod delivery;
 mod documents;
 mod faults;

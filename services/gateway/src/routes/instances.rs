@@ -1,9 +1,10 @@
-//! `POST /instances` (via provisioning), `GET /instances`, `GET /instances/{id}`.
+//! `POST /instances` (via provisioning), `GET /instances`, `GET|PUT|PATCH|DELETE /instances/{id}`,
+//! `PUT|DELETE /instances/enabled`.
 
 use axum::extract::{Path, State};
 use axum::Json;
 use herald_core::http::current_request_id;
-use herald_core::model::{InstanceRecord, ProvisioningRequest};
+use herald_core::model::{InstanceRecord, ProvisioningRequest, UpdateMode};
 use herald_core::store::instances;
 use herald_elements::view::instance_json;
 use serde_json::Value;
@@ -26,7 +27,7 @@ pub async fn create(
         request_id: current_request_id(),
         body: Value::Object(body),
     };
-    Ok(Json(rpc::call(&state, "create", &req).await?))
+    Ok(Json(rpc::call(&state, &req).await?))
 }
 
 pub async fn list(
@@ -76,14 +77,36 @@ pub async fn update(
     Path(id): Path<String>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let rec = owned(&state, auth.user.id, &id).await?;
-    let body = lenient_json::parse_object(&raw).map_err(ApiError::BadRequest)?;
+    change(&state, &auth, &id, &raw, UpdateMode::Patch).await
+}
+
+/// `PUT /instances/{id}`, the original's update: a create body without `providerData`; name,
+/// tags and configuration become what it says (secrets left out or masked keep their values).
+pub async fn replace(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    change(&state, &auth, &id, &raw, UpdateMode::Replace).await
+}
+
+async fn change(
+    state: &AppState,
+    auth: &PlatformAuth,
+    id: &str,
+    raw: &[u8],
+    mode: UpdateMode,
+) -> Result<Json<Value>, ApiError> {
+    let rec = owned(state, auth.user.id, id).await?;
+    let body = lenient_json::parse_object(raw).map_err(ApiError::BadRequest)?;
     let req = ProvisioningRequest::UpdateV1 {
         instance_id: rec.id,
         user_id: auth.user.id,
         body: Value::Object(body),
+        mode,
     };
-    Ok(Json(rpc::call(&state, "update", &req).await?))
+    Ok(Json(rpc::call(state, &req).await?))
 }
 
 /// `DELETE /instances/{id}`.
@@ -97,7 +120,7 @@ pub async fn delete(
         instance_id: rec.id,
         user_id: auth.user.id,
     };
-    Ok(Json(rpc::call(&state, "delete", &req).await?))
+    Ok(Json(rpc::call(&state, &req).await?))
 }
 
 async fn set_enabled(
@@ -109,7 +132,7 @@ async fn set_enabled(
         instance_id: auth.instance.id,
         enabled,
     };
-    Ok(Json(rpc::call(state, "enabled", &req).await?))
+    Ok(Json(rpc::call(state, &req).await?))
 }
 
 /// `PUT /instances/enabled` (instance auth): enable the token's instance.

@@ -74,6 +74,56 @@ pub fn operations() -> Vec<Operation> {
         ),
         op(
             Method::GET,
+            "/elements/keys",
+            get(elements::keys),
+            Doc::new("listElementKeys", "The element keys", Auth::None).ok(S::Keys),
+        ),
+        op(
+            Method::GET,
+            "/elements/{key}/configuration",
+            get(elements::configuration),
+            Doc::new(
+                "getElementConfiguration",
+                "One element's configuration entries",
+                Auth::None,
+            )
+            .ok(S::ConfigEntries)
+            .status(404),
+        ),
+        op(
+            Method::GET,
+            "/hubs",
+            get(elements::hubs),
+            Doc::new("listHubs", "The hubs and their elements", Auth::None).ok(S::HubList),
+        ),
+        op(
+            Method::GET,
+            "/hubs/keys",
+            get(elements::hub_keys),
+            Doc::new("listHubKeys", "The hub keys", Auth::None).ok(S::Keys),
+        ),
+        op(
+            Method::GET,
+            "/hubs/{key}",
+            get(elements::hub_one),
+            Doc::new("getHub", "One hub", Auth::None)
+                .ok(S::Hub)
+                .status(404),
+        ),
+        op(
+            Method::GET,
+            "/hubs/{key}/elements",
+            get(elements::hub_elements),
+            Doc::new(
+                "listHubElements",
+                "The catalog entries of a hub's elements",
+                Auth::None,
+            )
+            .ok(S::ElementList)
+            .status(404),
+        ),
+        op(
+            Method::GET,
             "/elements/{key}/oauth/url",
             get(elements::oauth_url),
             Doc::new(
@@ -202,6 +252,21 @@ pub fn operations() -> Vec<Operation> {
             )
             .ok(S::Instance)
             .status(404),
+        ),
+        op(
+            Method::PUT,
+            "/instances/{id}",
+            put(instances::replace),
+            Doc::new(
+                "replaceInstance",
+                "Replace name, tags and configuration (a create body without providerData)",
+                Auth::Platform,
+            )
+            .body(S::InstanceCreate)
+            .ok(S::Instance)
+            .status(400)
+            .status(404)
+            .status(503),
         ),
         op(
             Method::PATCH,
@@ -425,16 +490,21 @@ pub fn operations() -> Vec<Operation> {
 pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     let limits = state.rate_limits.clone();
     // One method router per path, so each gets the fallback for methods it does not serve.
-    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    // Instance-auth paths check credentials before answering 405.
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>, bool)> = Vec::new();
     for o in operations() {
-        match by_path.iter_mut().find(|(p, _)| *p == o.path) {
-            Some((_, m)) => *m = std::mem::take(m).merge(o.handler),
-            None => by_path.push((o.path, o.handler)),
+        let instance = matches!(o.doc.auth, crate::openapi::Auth::Instance);
+        match by_path.iter_mut().find(|(p, _, _)| *p == o.path) {
+            Some((_, m, i)) => {
+                *m = std::mem::take(m).merge(o.handler);
+                *i |= instance;
+            }
+            None => by_path.push((o.path, o.handler, instance)),
         }
     }
     let mut api = Router::new();
-    for (path, handler) in by_path {
-        let handler = if path.starts_with("/hubs/") {
+    for (path, handler, instance) in by_path {
+        let handler = if instance {
             handler.fallback(unrouted::hub_method)
         } else {
             handler.fallback(unrouted::method)
@@ -467,4 +537,54 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             herald_core::rate_limit::enforce,
         ))
         .layer(middleware::from_fn(herald_core::http::request_context))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where two routes of one method overlap and one has a literal where the other has a
+    /// parameter (`/elements/keys`, `/elements/{key}`), the router takes the literal: so the
+    /// literal must never be a value the parameter can take — no element or hub may be called
+    /// `keys`, no instance id can be `enabled` — now or when elements are added.
+    #[test]
+    fn no_literal_segment_is_a_value_of_an_overlapping_parameter() {
+        let ops = operations();
+        let mut checked = 0;
+        for a in &ops {
+            for b in &ops {
+                let (sa, sb): (Vec<&str>, Vec<&str>) =
+                    (a.path.split('/').collect(), b.path.split('/').collect());
+                let param = |s: &str| s.starts_with('{');
+                let overlap = a.method == b.method
+                    && sa.len() == sb.len()
+                    && sa
+                        .iter()
+                        .zip(&sb)
+                        .all(|(x, y)| x == y || param(x) || param(y));
+                if !overlap {
+                    continue;
+                }
+                for (lit, p) in sa.iter().zip(&sb).filter(|(x, y)| !param(x) && param(y)) {
+                    checked += 1;
+                    let taken = match *p {
+                        "{key}" => {
+                            herald_elements::ElementKey::parse(lit).is_some()
+                                || herald_elements::Hub::parse(lit).is_some()
+                        }
+                        _ => lit.parse::<u64>().is_ok(),
+                    };
+                    assert!(
+                        !taken,
+                        "{lit} in {} is a value of {p} in {}",
+                        a.path, b.path
+                    );
+                }
+            }
+        }
+        assert!(
+            checked >= 3,
+            "the overlapping routes were found ({checked})"
+        );
+    }
 }

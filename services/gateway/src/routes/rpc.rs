@@ -7,12 +7,8 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub async fn call(
-    state: &AppState,
-    op: &str,
-    req: &ProvisioningRequest,
-) -> Result<Value, ApiError> {
-    rpc::provisioning(&state.brokers, op, req, state.rpc_timeout)
+pub async fn call(state: &AppState, req: &ProvisioningRequest) -> Result<Value, ApiError> {
+    rpc::provisioning(&state.brokers, req, state.rpc_timeout)
         .await
         .map_err(|e| match e {
             RpcCallError::Unavailable(m) => {
