@@ -1,8 +1,8 @@
 # Herald's front door. Logic lives in scripts/; `make help` lists the targets.
-.PHONY: help deps build run test lint bench
+.PHONY: help deps build run test lint bench images
 
 help: ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
 
 deps: ## install nats-server and redis-server if missing
 	@scripts/deps.sh
@@ -16,11 +16,15 @@ run: deps ## the whole system locally (brokers if needed, five services, demo pr
 test: deps ## everything CI checks: unit and end-to-end tests
 	@scripts/test.sh
 
-lint: ## formatting, clippy, and the OpenAPI document against a standard validator
+lint: ## formatting, clippy, the OpenAPI document, and the k8s/ manifests and Dockerfile
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	@scripts/openapi-check.sh
+	@scripts/manifests-check.sh
 
 bench: deps ## load benchmarks: hubspot (open loop), webhooks (Dropbox), polling; see README
 	cargo build --release --workspace --bins
 	$${CARGO_TARGET_DIR:-target}/release/herald-bench
+
+images: ## container images herald-<service> from deploy/Dockerfile (needs a Docker engine)
+	@scripts/images.sh
