@@ -17,6 +17,7 @@
 //! - [`webhook_sender`]: what every provider-side sender shares: retry policy, attempt records,
 //!   independent HMAC.
 //! - [`receiver`]: a callback receiver that records every request and answers as told.
+//! - [`otlp_collector`]: an OTLP/HTTP trace collector stand-in that keeps what it receives.
 //! - [`wait`]: waiting for a condition with a deadline (never a bare sleep).
 
 pub mod fake_box;
@@ -28,6 +29,7 @@ pub mod fake_oauth_apps;
 pub mod fake_quickbooks;
 pub mod fake_records;
 pub mod logs;
+pub mod otlp_collector;
 pub mod procs;
 pub mod receiver;
 pub mod stack;

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use herald_core::model::{Attempt, EventRecord, InstanceRecord};
 use herald_core::signing::{elements_signature, standard_webhooks_signature};
+use herald_core::telemetry::trace::{self, TraceParent};
 use herald_core::time::now_rfc3339;
 use secrecy::ExposeSecret;
+use tracing::Instrument;
 
 use crate::Shared;
 
@@ -30,6 +32,49 @@ pub fn webhook_id(rec: &EventRecord) -> String {
 }
 
 pub async fn attempt(
+    s: &Shared,
+    rec: &EventRecord,
+    inst: &InstanceRecord,
+    callback: &str,
+    replay: bool,
+) -> AttemptResult {
+    if !trace::exported() {
+        return send(s, rec, inst, callback, replay).await;
+    }
+    // The client span of this attempt, in the trace the event was found under.
+    let host = reqwest::Url::parse(callback)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "delivery",
+        otel.name = "delivery POST",
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        herald.stage = "deliver",
+        herald.event_id = rec.id,
+        herald.notification_id = rec.notification_id,
+        herald.instance_id = inst.id,
+        http.request.method = "POST",
+        server.address = %host,
+        http.response.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    );
+    trace::set_parent(&span, rec.trace_parent.as_deref());
+    let result = send(s, rec, inst, callback, replay)
+        .instrument(span.clone())
+        .await;
+    if let Some(code) = result.attempt.status_code {
+        span.record("http.response.status_code", code);
+    }
+    if !result.success {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", result.outcome);
+    }
+    result
+}
+
+async fn send(
     s: &Shared,
     rec: &EventRecord,
     inst: &InstanceRecord,
@@ -74,9 +119,12 @@ pub async fn attempt(
         // Same ids, so a receiver deduplicating by id is not fooled; this says it is a replay.
         req = req.header("Elements-Replay", "true");
     }
-    if let Some(tp) = &rec.trace_parent {
-        req = req.header("traceparent", tp);
-    }
+    // The event's trace, the same on every attempt.
+    let trace = match &rec.trace_parent {
+        Some(tp) => tp.clone(),
+        None => TraceParent::derived(&id).to_string(),
+    };
+    req = req.header("traceparent", trace);
     let started = Instant::now();
     let date = now_rfc3339();
     let sent = req.body(rec.body.clone()).send().await;

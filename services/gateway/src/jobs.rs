@@ -142,7 +142,9 @@ async fn run_job(
         failure_reason: None,
         body: notification.to_string(),
         provider_data: json!({"method": method, "path": format!("{BASE}{uri}")}).to_string(),
-        trace_parent: None,
+        trace_parent: Some(herald_core::telemetry::trace::start(
+            &tracing::Span::current(),
+        )),
         callback_url: Some(callback_url),
     };
     outbox::notify_one(&state.brokers, &rec).await

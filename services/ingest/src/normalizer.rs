@@ -14,8 +14,10 @@ use herald_core::bus::{
 };
 use herald_core::consume;
 use herald_core::store::instances;
+use herald_core::telemetry::trace;
 use herald_elements::{changes, ElementKey};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::feed_sync::{sync_instance, SyncError};
 use crate::Shared;
@@ -60,7 +62,20 @@ fn header<'a>(msg: &'a Message, name: &str) -> Option<&'a str> {
 
 async fn handle(s: &Shared, msg: Message) {
     let element = header(&msg, HDR_ELEMENT).unwrap_or_default().to_string();
-    let result = process(s, &msg, &element).await;
+    let span = if trace::exported() {
+        tracing::info_span!(
+            "normalize",
+            otel.name = %format!("normalize {element}"),
+            herald.stage = "normalize",
+            herald.element = %element,
+        )
+    } else {
+        tracing::Span::none()
+    };
+    let trace_parent = trace::continue_from(&span, header(&msg, HDR_TRACEPARENT));
+    let result = process(s, &msg, &element, &trace_parent)
+        .instrument(span)
+        .await;
     let ack = match result {
         Ok(()) => msg.ack().await,
         Err(e) if e.is_transient() => {
@@ -77,7 +92,12 @@ async fn handle(s: &Shared, msg: Message) {
     }
 }
 
-async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncError> {
+async fn process(
+    s: &Shared,
+    msg: &Message,
+    element: &str,
+    trace_parent: &str,
+) -> Result<(), SyncError> {
     let Some(key) = ElementKey::parse(element) else {
         tracing::error!(
             element,
@@ -100,7 +120,7 @@ async fn process(s: &Shared, msg: &Message, element: &str) -> Result<(), SyncErr
         received_at_ms: header(msg, HDR_RECEIVED_AT)
             .and_then(herald_core::time::parse_rfc3339_ms)
             .unwrap_or_else(herald_core::time::now_ms),
-        trace_parent: header(msg, HDR_TRACEPARENT),
+        trace_parent: Some(trace_parent),
     };
     let mut conn = s.brokers.redis.clone();
     for id in ids {

@@ -18,6 +18,7 @@ use axum::routing::get;
 use axum::{middleware, Router};
 use herald_core::bus::{
     HDR_CONTENT_TYPE, HDR_ELEMENT, HDR_INSTANCES, HDR_MSG_ID, HDR_RECEIVED_AT, HDR_REQUEST_ID,
+    HDR_TRACEPARENT,
 };
 use herald_core::http::{current_request_id, error_response};
 use herald_core::store::StoreError;
@@ -30,20 +31,23 @@ use crate::Shared;
 pub fn router(shared: Shared, limits: herald_core::rate_limit::Limits) -> Router {
     Router::new()
         .route(
-            "/elements/api-v2/events/{element}",
+            "/elements/api-v2/events/{elementKey}",
             get(challenge).post(receive),
         )
         .route(
-            "/elements/api-v2/events/{element}/{instance}",
+            "/elements/api-v2/events/{elementKey}/{instanceId}",
             get(challenge_scoped).post(receive_scoped),
         )
+        .route_layer(middleware::from_fn(herald_core::http::record_route))
         .with_state(shared)
         // Inside the request context, so a 429 carries its request id too.
         .layer(middleware::from_fn_with_state(
             limits,
             herald_core::rate_limit::enforce,
         ))
-        .layer(middleware::from_fn(herald_core::http::request_context))
+        .layer(middleware::from_fn(
+            herald_core::http::provider_request_context,
+        ))
 }
 
 struct Headers<'a>(&'a HeaderMap);
@@ -234,6 +238,9 @@ async fn store(s: &Shared, def: &ElementDef, instance: Option<u64>, req: Request
     h.insert(HDR_INSTANCES, ids.as_str());
     h.insert(HDR_REQUEST_ID, current_request_id().as_str());
     h.insert(HDR_RECEIVED_AT, herald_core::time::now_rfc3339().as_str());
+    // This request starts the trace its events are delivered under.
+    let trace = herald_core::telemetry::trace::start(&tracing::Span::current());
+    h.insert(HDR_TRACEPARENT, trace.as_str());
     if let Some(id) = &read.dedupe_id {
         // A provider's retry racing the original is stored once.
         h.insert(HDR_MSG_ID, format!("{key}:{ids}:{id}").as_str());

@@ -104,7 +104,9 @@ pub async fn poll_once(
         provider_data: json!({"polledAt": herald_core::time::ms_to_rfc3339(started),
             "since": herald_core::time::ms_to_rfc3339(cursor_ms), "records": polled.records.len()})
         .to_string(),
-        trace_parent: None,
+        trace_parent: Some(herald_core::telemetry::trace::start(
+            &tracing::Span::current(),
+        )),
         accepted: Vec::new(),
     };
     let batch = outbox::build(&s.brokers, inst, found, POLL_BATCH).await?;

@@ -96,7 +96,20 @@ async fn run_job(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
             return Done::Retry(Duration::from_secs(2));
         }
     };
-    let done = locked(s, id, slot, manual, lease.fence()).await;
+    // A poll starts the trace of the events it finds.
+    let span = if herald_core::telemetry::trace::exported() {
+        tracing::info_span!(
+            "poll",
+            otel.name = "poll",
+            herald.stage = "poll",
+            herald.instance_id = id,
+            herald.manual = manual,
+        )
+    } else {
+        tracing::Span::none()
+    };
+    let done =
+        tracing::Instrument::instrument(locked(s, id, slot, manual, lease.fence()), span).await;
     lease.release().await;
     done
 }

@@ -4,16 +4,18 @@
 //! [`request_context`] wraps each request: it mints the id, runs the handler with the id in a
 //! task-local (so error types can put it in their body without threading it through), turns
 //! any non-JSON error answer (an unknown route, a 405, a rejected body) into the JSON form, and
-//! logs method, path (never the query: it may hold secrets), status and duration.
+//! logs method, path (never the query: it may hold secrets), status and duration. When traces
+//! are exported it is also the server span (`http.route` from [`record_route`]).
 
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tracing::Instrument;
 
 pub const REQUEST_ID_HEADER: &str = "Elements-Request-Id";
 
@@ -70,8 +72,28 @@ fn default_error(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-/// Middleware: request id, JSON errors, access log.
+/// Middleware: request id, JSON errors, access log (every request at `INFO`), server span.
 pub async fn request_context(req: Request, next: Next) -> Response {
+    handle(req, next, false).await
+}
+
+/// As [`request_context`] for provider requests (ingest): answers below 400 are logged at
+/// `DEBUG`, so thousands of webhooks a second do not mean thousands of log lines.
+pub async fn provider_request_context(req: Request, next: Next) -> Response {
+    handle(req, next, true).await
+}
+
+/// Route middleware (`Router::route_layer`): names the server span after the matched route.
+pub async fn record_route(route: MatchedPath, req: Request, next: Next) -> Response {
+    if crate::telemetry::trace::exported() {
+        let span = tracing::Span::current();
+        span.record("http.route", route.as_str());
+        crate::telemetry::trace::rename(&span, format!("{} {}", req.method(), route.as_str()));
+    }
+    next.run(req).await
+}
+
+async fn handle(req: Request, next: Next, quiet: bool) -> Response {
     let id = req
         .headers()
         .get(REQUEST_ID_HEADER)
@@ -82,19 +104,39 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let started = Instant::now();
+    // A span only when traces are exported: the hot path pays nothing otherwise.
+    let span = if crate::telemetry::trace::exported() {
+        tracing::info_span!(
+            "request",
+            otel.name = %method,
+            otel.kind = "server",
+            http.request.method = %method,
+            url.path = %path,
+            http.route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            request_id = %id,
+        )
+    } else {
+        tracing::Span::none()
+    };
     let mut resp = REQUEST_ID
         .scope(id.clone(), async move {
             let resp = next.run(req).await;
             normalize_error(resp).await
         })
+        .instrument(span.clone())
         .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
     let status = resp.status().as_u16();
+    span.record("http.response.status_code", status);
     let duration_ms = started.elapsed().as_millis() as u64;
     if status >= 500 {
+        span.record("otel.status_code", "ERROR");
         tracing::warn!(request_id = %id, %method, %path, status, duration_ms, "request");
+    } else if quiet && status < 400 {
+        tracing::debug!(request_id = %id, %method, %path, status, duration_ms, "request");
     } else {
         tracing::info!(request_id = %id, %method, %path, status, duration_ms, "request");
     }

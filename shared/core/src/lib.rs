@@ -1,7 +1,8 @@
 //! Herald platform core: the pieces every service shares.
 //!
 //! - [`config`]: typed `HERALD_*` environment parsing, validated at start-up.
-//! - [`telemetry`]: JSON logs on stdout with a `service` field.
+//! - [`telemetry`]: JSON logs on stdout with a `service` field; OpenTelemetry traces over OTLP
+//!   when configured, and the `traceparent` that carries a trace across processes.
 //! - [`shutdown`]: the one `CancellationToken` a process runs under, tripped by SIGTERM/SIGINT.
 //! - [`callback_url`]: which callback addresses Herald may call (public only, by default).
 //! - [`address`]: the same rule at connect time, for callbacks and provider calls (resolver).

@@ -20,7 +20,7 @@ where
     F: FnOnce(C, CancellationToken) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    telemetry::init(service);
+    let telemetry = telemetry::init(service);
     let config = match configure(&Env::from_process()) {
         Ok(c) => c,
         Err(e) => {
@@ -31,7 +31,7 @@ where
     };
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
-    match run(config, shutdown).await {
+    let code = match run(config, shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -40,7 +40,10 @@ where
             tracing::error!(error = %format!("{e:#}"), "service ended with an error");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The spans of the last moments are exported too.
+    telemetry.shutdown();
+    code
 }
 
 /// Runs a service's tasks until shutdown; if one ends early, stops the rest and says which.

@@ -16,6 +16,7 @@ mod provider_addresses;
 mod providers;
 mod replay;
 mod seed_flow;
+mod traces;
 mod webhook_world;
 mod webhooks_box;
 mod webhooks_hubspot;

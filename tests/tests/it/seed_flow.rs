@@ -120,6 +120,13 @@ async fn the_seed_flow_delivers_a_signed_notification_for_a_created_folder() {
         Some(standard_webhooks_signature(&key, &id, ts, &n.body).as_str())
     );
 
+    // A W3C traceparent, even with no trace exporter configured.
+    let tp = n.header("traceparent").expect("traceparent");
+    assert!(
+        herald_core::telemetry::trace::TraceParent::parse(&tp).is_some(),
+        "{tp}"
+    );
+
     // The events API shows it NOTIFIED with its attempt.
     let inst_id = inst["id"].as_u64().expect("id");
     let listed = until(

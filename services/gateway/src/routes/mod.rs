@@ -512,6 +512,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         api = api.route(path, handler);
     }
     let api = api
+        .route_layer(middleware::from_fn(herald_core::http::record_route))
         .fallback(unrouted::path)
         .layer(middleware::from_fn_with_state(
             state.clone(),

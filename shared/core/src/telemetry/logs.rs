@@ -12,32 +12,12 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
-
-/// Installs the JSON logger for `service` (e.g. `herald-gateway`). A second call is a no-op,
-/// so several services can start inside one test process.
-pub fn init(service: &'static str) {
-    init_with_writer(service, || StdoutIgnoringErrors);
-}
-
-/// As [`init`], writing each line to `writer` (tests capture logs this way).
-pub fn init_with_writer<W>(service: &'static str, writer: W)
-where
-    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
-{
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .event_format(JsonLine { service })
-        .with_writer(writer)
-        .try_init();
-}
 
 /// Stdout that never fails: a process whose log reader went away (a closed pipe) must keep
 /// working and still shut down cleanly, so write errors are dropped here rather than reported
 /// (the subscriber would report them on stderr, which is usually the same closed pipe, and
 /// panic).
-struct StdoutIgnoringErrors;
+pub(super) struct StdoutIgnoringErrors;
 
 impl std::io::Write for StdoutIgnoringErrors {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -50,8 +30,8 @@ impl std::io::Write for StdoutIgnoringErrors {
     }
 }
 
-struct JsonLine {
-    service: &'static str,
+pub(super) struct JsonLine {
+    pub service: &'static str,
 }
 
 impl<S, N> FormatEvent<S, N> for JsonLine
