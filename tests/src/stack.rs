@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::procs::{Nats, Redis};
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-for-the-e2e-suite-0001";
 
 /// A running service and how to stop it.
 pub struct Running {

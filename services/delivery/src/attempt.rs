@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use herald_core::crypto::SealedFor;
 use herald_core::model::{Attempt, EventRecord, InstanceRecord};
 use herald_core::signing::{elements_signature, standard_webhooks_signature};
 use herald_core::telemetry::trace::{self, TraceParent};
@@ -12,6 +13,8 @@ use secrecy::ExposeSecret;
 use tracing::Instrument;
 
 use crate::Shared;
+
+const SIGNATURE_KEY_ENTRY: &str = "event.notification.signature.key";
 
 /// How much of a callback's answer is read before the connection is let go.
 const DRAIN_LIMIT: usize = 64 * 1024;
@@ -213,18 +216,14 @@ fn refused(s: &Shared, why: &str) -> AttemptResult {
 /// does not open.
 fn signature_key(s: &Shared, inst: &InstanceRecord) -> Result<Option<String>, ()> {
     let Some(raw) = inst
-        .config_str("event.notification.signature.key")
+        .config_str(SIGNATURE_KEY_ENTRY)
         .filter(|k| !k.is_empty())
     else {
         return Ok(None);
     };
-    if inst
-        .secret_keys
-        .iter()
-        .any(|k| k == "event.notification.signature.key")
-    {
+    if inst.secret_keys.iter().any(|k| k == SIGNATURE_KEY_ENTRY) {
         s.secret_box
-            .open(raw)
+            .open(raw, SealedFor::entry(inst.id, SIGNATURE_KEY_ENTRY))
             .map(|k| Some(k.expose_secret().to_string()))
             .map_err(|_| ())
     } else {

@@ -46,7 +46,8 @@ pub struct Config {
     pub common: CommonConfig,
     /// `HERALD_LISTEN_ADDR`: the public API listener.
     pub listen_addr: SocketAddr,
-    /// `HERALD_ADMIN_TOKEN`: bearer token of the admin API (unset: admin API refuses all).
+    /// `HERALD_ADMIN_TOKEN`: bearer token of the admin API, at least [`MIN_ADMIN_TOKEN`] bytes
+    /// (unset: the admin API refuses all).
     pub admin_token: Option<SecretString>,
     pub urls: ElementUrls,
     /// `HERALD_PROVIDER_TIMEOUT_MS`: one call to a provider, connect to last byte.
@@ -71,9 +72,7 @@ impl Config {
         Ok(Self {
             common: CommonConfig::from_env(env, "127.0.0.1:9180")?,
             listen_addr: env.addr("HERALD_LISTEN_ADDR", "127.0.0.1:8080")?,
-            admin_token: env
-                .get("HERALD_ADMIN_TOKEN")
-                .map(|t| SecretString::from(t.to_string())),
+            admin_token: admin_token(env)?,
             urls: ElementUrls::from_env(env)?,
             provider_timeout: env.millis("HERALD_PROVIDER_TIMEOUT_MS", 30_000)?,
             rpc_timeout: env.millis("HERALD_RPC_TIMEOUT_MS", 45_000)?,
@@ -86,6 +85,24 @@ impl Config {
                 per_tenant: RateLimiter::new(env.parse("HERALD_RATE_LIMIT_TENANT", 1000)?),
             },
         })
+    }
+}
+
+/// The shortest admin token accepted: it guards organization and user creation, so it must not
+/// be guessable.
+pub const MIN_ADMIN_TOKEN: usize = 32;
+
+fn admin_token(env: &Env) -> Result<Option<SecretString>, ConfigError> {
+    match env.get("HERALD_ADMIN_TOKEN") {
+        None => Ok(None),
+        Some(t) if t.len() < MIN_ADMIN_TOKEN => Err(ConfigError::new(
+            "HERALD_ADMIN_TOKEN",
+            format!(
+                "must be at least {MIN_ADMIN_TOKEN} bytes (e.g. `openssl rand -hex 32`), got {}",
+                t.len()
+            ),
+        )),
+        Some(t) => Ok(Some(SecretString::from(t.to_string()))),
     }
 }
 
@@ -168,5 +185,25 @@ impl App {
             ));
         }
         supervise(shutdown, tasks).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_admin_token_stops_the_gateway_at_start() {
+        let with = |token: &str| Env::from_pairs([("HERALD_ADMIN_TOKEN", token.to_string())]);
+        let short = admin_token(&with("local-admin-token")).expect_err("refused");
+        assert_eq!(short.var, "HERALD_ADMIN_TOKEN");
+        assert!(admin_token(&with(&"x".repeat(MIN_ADMIN_TOKEN)))
+            .expect("accepted")
+            .is_some());
+        assert!(
+            admin_token(&Env::from_pairs(Vec::<(String, String)>::new()))
+                .expect("unset")
+                .is_none()
+        );
     }
 }

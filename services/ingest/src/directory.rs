@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use herald_core::brokers::Brokers;
-use herald_core::crypto::SecretBox;
+use herald_core::crypto::{SealedFor, SecretBox};
 use herald_core::model::InstanceRecord;
 use herald_core::store::{instances, StoreError};
 use herald_elements::{webhooks, ElementKey};
@@ -108,7 +108,7 @@ impl Directory {
                 let raw = inst.config_str(entry)?;
                 if inst.secret_keys.iter().any(|k| k == entry) {
                     self.secret_box
-                        .open(raw)
+                        .open(raw, SealedFor::entry(inst.id, entry))
                         .ok()
                         .map(|s| s.expose_secret().to_string())
                 } else {
@@ -137,7 +137,11 @@ impl Directory {
             instances::webhook_secrets(&mut conn, &self.brokers.keys, element.as_str()).await?;
         let mut opened: Vec<String> = sealed
             .iter()
-            .filter_map(|s| self.secret_box.open(s).ok())
+            .filter_map(|(inst, s)| {
+                self.secret_box
+                    .open(s, SealedFor::webhook_secret(*inst))
+                    .ok()
+            })
             .map(|s| s.expose_secret().to_string())
             .collect();
         opened.sort();

@@ -3,7 +3,7 @@
 //! All provider work happens before anything is written, and every write after the first is
 //! undone if a later step fails, so a failed create leaves nothing behind.
 
-use herald_core::crypto::random_secret;
+use herald_core::crypto::{random_secret, SealedFor};
 use herald_core::ids::{next_id, IdKind};
 use herald_core::model::{InstanceFact, InstanceRecord, ProviderState};
 use herald_core::store::instances::{self, InstanceIndexes};
@@ -73,7 +73,7 @@ pub async fn create(
     for (k, v) in configuration.iter_mut() {
         if def.is_secret(k) {
             if let Value::String(s) = v {
-                *v = Value::String(sb.seal(s));
+                *v = Value::String(sb.seal(s, SealedFor::entry(id, k)));
                 secret_keys.push(k.clone());
             }
         }
@@ -89,8 +89,12 @@ pub async fn create(
         configuration,
         secret_keys,
         provider: ProviderState {
-            access_token: Some(sb.seal(&conn.tokens.access_token)),
-            refresh_token: conn.tokens.refresh_token.as_deref().map(|t| sb.seal(t)),
+            access_token: Some(sb.seal(&conn.tokens.access_token, SealedFor::access_token(id))),
+            refresh_token: conn
+                .tokens
+                .refresh_token
+                .as_deref()
+                .map(|t| sb.seal(t, SealedFor::refresh_token(id))),
             expires_at_ms: conn
                 .tokens
                 .expires_in_secs
@@ -110,7 +114,7 @@ pub async fn create(
         webhook_secrets: webhooks::signing_entries(def.key)
             .iter()
             .filter_map(|k| req.config_str(k))
-            .map(|secret| sb.seal(secret))
+            .map(|secret| sb.seal(secret, SealedFor::webhook_secret(id)))
             .collect(),
     };
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod refresh;
 pub mod request;
+pub mod reseal;
 pub mod schedule;
 
 use herald_elements::http::Http;
@@ -127,6 +128,20 @@ impl App {
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let rpc = tokio::spawn(serve_rpc(self.ctx.clone(), shutdown.clone(), self.grace));
+        // In the background: requests are served meanwhile (each value opens either way).
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            match reseal::sweep(&ctx).await {
+                Ok((changed, unopened)) => tracing::info!(
+                    instances = changed,
+                    unopened,
+                    "secrets re-sealed under the current HERALD_SECRET_KEY"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-sealing secrets stopped; the next start resumes")
+                }
+            }
+        });
         let ops = self.ops.spawn(shutdown.clone());
         supervise(shutdown, vec![("rpc", rpc), ("ops", ops)]).await
     }

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use herald_core::crypto::SealedFor;
 use herald_core::model::{InstanceFact, InstanceRecord, UpdateMode};
 use herald_core::store::{instances, sync};
 use herald_elements::oauth::{self, OAuthApp};
@@ -65,6 +66,28 @@ async fn announce_update(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), Provisio
     publish_fact(ctx, "updated", &fact).await
 }
 
+/// Rewrites the element's secrets index entries of `rec` (ingest checks deliveries that concern
+/// none of Herald's instances against them): its own seal of each signing secret.
+pub async fn sync_webhook_secrets(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), ProvisionError> {
+    let sb = &ctx.secret_box;
+    let element = crate::element_of(rec)?;
+    let signing: Vec<String> = webhooks::signing_entries(element)
+        .iter()
+        .filter_map(|k| {
+            let v = rec.config_str(k)?;
+            if rec.secret_keys.iter().any(|s| s == k) {
+                let plain = sb.open(v, SealedFor::entry(rec.id, k)).ok()?;
+                Some(sb.seal(plain.expose_secret(), SealedFor::webhook_secret(rec.id)))
+            } else {
+                Some(sb.seal(v, SealedFor::webhook_secret(rec.id)))
+            }
+        })
+        .collect();
+    let mut redis = ctx.brokers.redis.clone();
+    instances::set_webhook_secrets(&mut redis, &ctx.brokers.keys, rec, &signing).await?;
+    Ok(())
+}
+
 /// `PATCH /instances/{id}` ([`UpdateMode::Patch`]) and `PUT /instances/{id}`
 /// ([`UpdateMode::Replace`]).
 pub async fn update(
@@ -121,7 +144,10 @@ pub async fn update(
         crate::request::check_callback(&merged, ctx.allow_private_callbacks).await?;
         let sb = &ctx.secret_box;
         for (k, plain) in &new_secrets {
-            merged.insert(k.clone(), Value::String(sb.seal(plain)));
+            merged.insert(
+                k.clone(),
+                Value::String(sb.seal(plain, SealedFor::entry(rec.id, k))),
+            );
             if !rec.secret_keys.contains(k) {
                 rec.secret_keys.push(k.clone());
             }
@@ -157,18 +183,7 @@ pub async fn update(
         }
         let mut redis = ctx.brokers.redis.clone();
         let keys = &ctx.brokers.keys;
-        let signing: Vec<String> = webhooks::signing_entries(def.key)
-            .iter()
-            .filter_map(|k| rec.config_str(k))
-            .map(|v| {
-                if v.starts_with("enc:") {
-                    v.to_string()
-                } else {
-                    sb.seal(v)
-                }
-            })
-            .collect();
-        instances::set_webhook_secrets(&mut redis, keys, &rec, &signing).await?;
+        sync_webhook_secrets(ctx, &rec).await?;
         instances::put(&mut redis, keys, &rec).await?;
         crate::schedule::sync_schedule(ctx, &rec).await?;
         announce_update(ctx, &rec).await?;
@@ -273,7 +288,7 @@ async fn delete_webhook(
         .provider
         .access_token
         .as_deref()
-        .and_then(|s| ctx.secret_box.open(s).ok())
+        .and_then(|s| ctx.secret_box.open(s, SealedFor::access_token(rec.id)).ok())
         .ok_or_else(|| ElementError::Unauthorized("no usable access token".into()))?;
     match crate::element_of(rec) {
         Ok(ElementKey::Box) => {
@@ -298,15 +313,25 @@ async fn fresh_tokens(ctx: &Ctx, rec: InstanceRecord) -> InstanceRecord {
 
 async fn revoke(ctx: &Ctx, rec: &InstanceRecord) {
     let sb = &ctx.secret_box;
-    let open = |v: Option<&str>| {
-        v.and_then(|s| sb.open(s).ok())
+    let open = |v: Option<&str>, owner| {
+        v.and_then(|s| sb.open(s, owner).ok())
             .map(|s| s.expose_secret().to_string())
     };
-    let Some(access) = open(rec.provider.access_token.as_deref()) else {
+    let Some(access) = open(
+        rec.provider.access_token.as_deref(),
+        SealedFor::access_token(rec.id),
+    ) else {
         return;
     };
-    let refresh = open(rec.provider.refresh_token.as_deref());
-    let client_secret = open(rec.config_str("oauth.api.secret")).unwrap_or_default();
+    let refresh = open(
+        rec.provider.refresh_token.as_deref(),
+        SealedFor::refresh_token(rec.id),
+    );
+    let client_secret = open(
+        rec.config_str("oauth.api.secret"),
+        SealedFor::entry(rec.id, "oauth.api.secret"),
+    )
+    .unwrap_or_default();
     let app = OAuthApp {
         client_id: rec.config_str("oauth.api.key").unwrap_or_default(),
         client_secret: &client_secret,

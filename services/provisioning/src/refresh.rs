@@ -8,6 +8,7 @@
 //! refresh token the provider refuses marks the instance invalid, with the reason, and is not
 //! retried.
 
+use herald_core::crypto::SealedFor;
 use herald_core::model::InstanceRecord;
 use herald_core::store::instances;
 use herald_core::time::now_ms;
@@ -50,12 +51,19 @@ pub(crate) async fn refresh_locked(
         return Err(ProvisionError::InstanceInvalid(invalid_message(&rec)));
     }
     let sb = &ctx.secret_box;
-    let open = |v: Option<&str>| {
-        v.and_then(|s| sb.open(s).ok())
+    let open = |v: Option<&str>, owner| {
+        v.and_then(|s| sb.open(s, owner).ok())
             .map(|s| s.expose_secret().to_string())
     };
-    let client_secret = open(rec.config_str("oauth.api.secret")).unwrap_or_default();
-    let refresh_token = open(rec.provider.refresh_token.as_deref());
+    let client_secret = open(
+        rec.config_str("oauth.api.secret"),
+        SealedFor::entry(rec.id, "oauth.api.secret"),
+    )
+    .unwrap_or_default();
+    let refresh_token = open(
+        rec.provider.refresh_token.as_deref(),
+        SealedFor::refresh_token(rec.id),
+    );
     let app = OAuthApp {
         client_id: rec.config_str("oauth.api.key").unwrap_or_default(),
         client_secret: &client_secret,
@@ -78,9 +86,10 @@ pub(crate) async fn refresh_locked(
     };
     match oauth::token(&ctx.http, element, &urls, &app, grant).await {
         Ok(ts) => {
-            rec.provider.access_token = Some(sb.seal(&ts.access_token));
+            rec.provider.access_token =
+                Some(sb.seal(&ts.access_token, SealedFor::access_token(rec.id)));
             if let Some(rt) = &ts.refresh_token {
-                rec.provider.refresh_token = Some(sb.seal(rt));
+                rec.provider.refresh_token = Some(sb.seal(rt, SealedFor::refresh_token(rec.id)));
             }
             rec.provider.expires_at_ms = ts.expires_in_secs.map(|s| now_ms() + (s as i64) * 1000);
             rec.provider.token_version += 1;

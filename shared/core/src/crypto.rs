@@ -2,8 +2,10 @@
 //!
 //! Provider tokens and secret configuration entries are sealed with XChaCha20-Poly1305 under
 //! `HERALD_SECRET_KEY` before they reach Redis; a sealed value reads
-//! `enc:v2:<key id>:<base64(nonce‖ct)>`, the key id being the first 8 hex digits of the key's
-//! SHA-256 (values from before key ids read `enc:v1:<…>`). To rotate, an operator sets the new
+//! `enc:v3:<key id>:<base64(nonce‖ct)>`, the key id being the first 8 hex digits of the key's
+//! SHA-256, and its owner ([`SealedFor`]: the instance and the field) bound in as associated
+//! data — a sealed value copied to another instance or another field does not open. Values
+//! from before owners (`enc:v2:`) and before key ids (`enc:v1:`) still open. To rotate, an operator sets the new
 //! key as `HERALD_SECRET_KEY` and the old one as `HERALD_SECRET_KEY_PREVIOUS`: values open with
 //! whichever key sealed them, and every value written from then on is sealed with the new one.
 //! Tenant secrets and instance tokens are never stored: only their SHA-256, which is enough
@@ -11,19 +13,63 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 const SEALED_V1: &str = "enc:v1:";
 const SEALED_V2: &str = "enc:v2:";
+const SEALED_V3: &str = "enc:v3:";
+
+/// What a sealed value belongs to: the instance and the field it is stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedFor<'a> {
+    pub instance_id: u64,
+    pub field: &'a str,
+}
+
+impl<'a> SealedFor<'a> {
+    /// A secret configuration entry (`oauth.api.secret`, `event.notification.signature.key`, …).
+    pub const fn entry(instance_id: u64, key: &'a str) -> Self {
+        Self {
+            instance_id,
+            field: key,
+        }
+    }
+
+    pub const fn access_token(instance_id: u64) -> Self {
+        Self {
+            instance_id,
+            field: "provider.access_token",
+        }
+    }
+
+    pub const fn refresh_token(instance_id: u64) -> Self {
+        Self {
+            instance_id,
+            field: "provider.refresh_token",
+        }
+    }
+
+    /// A copy of a webhook signing secret in the element's secrets index.
+    pub const fn webhook_secret(instance_id: u64) -> Self {
+        Self {
+            instance_id,
+            field: "webhook.secret",
+        }
+    }
+
+    fn aad(&self) -> String {
+        format!("herald:{}:{}", self.instance_id, self.field)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
     #[error("sealed value is malformed")]
     Malformed,
-    #[error("sealed value does not open with this HERALD_SECRET_KEY")]
+    #[error("sealed value does not open with this HERALD_SECRET_KEY (or is not this field's)")]
     WrongKey,
 }
 
@@ -55,13 +101,13 @@ impl Key {
         })
     }
 
-    fn open(&self, raw: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fn open(&self, raw: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         if raw.len() < 24 + 16 {
             return Err(CryptoError::Malformed);
         }
         let (nonce, ct) = raw.split_at(24);
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), ct)
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
             .map_err(|_| CryptoError::WrongKey)
     }
 }
@@ -94,36 +140,55 @@ impl SecretBox {
         Ok(self)
     }
 
-    pub fn seal(&self, plaintext: &str) -> String {
+    /// Seals `plaintext` for `owner` under the current key.
+    pub fn seal(&self, plaintext: &str, owner: SealedFor<'_>) -> String {
         let mut nonce = [0u8; 24];
         fill_random(&mut nonce);
-        // Encryption with a valid key and nonce cannot fail for in-memory buffers.
+        let aad = owner.aad();
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad: aad.as_bytes(),
+        };
         let ct = self
             .current
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+            .encrypt(XNonce::from_slice(&nonce), payload)
             .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        format!("{SEALED_V2}{}:{}", self.current.id, STANDARD.encode(out))
+        format!("{SEALED_V3}{}:{}", self.current.id, STANDARD.encode(out))
     }
 
-    pub fn open(&self, sealed: &str) -> Result<SecretString, CryptoError> {
+    /// True when `sealed` is in the current form under the current key (nothing to re-seal).
+    pub fn is_current(&self, sealed: &str) -> bool {
+        sealed
+            .strip_prefix(SEALED_V3)
+            .and_then(|rest| rest.split_once(':'))
+            .is_some_and(|(id, _)| id == self.current.id)
+    }
+
+    /// Opens a value sealed for `owner` (or an older value, sealed before owners were bound).
+    pub fn open(&self, sealed: &str, owner: SealedFor<'_>) -> Result<SecretString, CryptoError> {
         let keys = || std::iter::once(&self.current).chain(self.previous.as_ref());
-        let pt = if let Some(rest) = sealed.strip_prefix(SEALED_V2) {
+        let by_id = |rest: &str| -> Result<(&Key, Vec<u8>), CryptoError> {
             let (id, b64) = rest.split_once(':').ok_or(CryptoError::Malformed)?;
             let raw = STANDARD.decode(b64).map_err(|_| CryptoError::Malformed)?;
-            keys()
-                .find(|k| k.id == id)
-                .ok_or(CryptoError::WrongKey)?
-                .open(&raw)?
+            let key = keys().find(|k| k.id == id).ok_or(CryptoError::WrongKey)?;
+            Ok((key, raw))
+        };
+        let pt = if let Some(rest) = sealed.strip_prefix(SEALED_V3) {
+            let (key, raw) = by_id(rest)?;
+            key.open(&raw, owner.aad().as_bytes())?
+        } else if let Some(rest) = sealed.strip_prefix(SEALED_V2) {
+            let (key, raw) = by_id(rest)?;
+            key.open(&raw, b"")?
         } else {
             let b64 = sealed
                 .strip_prefix(SEALED_V1)
                 .ok_or(CryptoError::Malformed)?;
             let raw = STANDARD.decode(b64).map_err(|_| CryptoError::Malformed)?;
             keys()
-                .find_map(|k| k.open(&raw).ok())
+                .find_map(|k| k.open(&raw, b"").ok())
                 .ok_or(CryptoError::WrongKey)?
         };
         String::from_utf8(pt)
@@ -132,7 +197,6 @@ impl SecretBox {
     }
 }
 
-/// Fills `buf` from the OS random source.
 pub fn fill_random(buf: &mut [u8]) {
     // The OS source failing is unrecoverable for a service that mints secrets.
     if getrandom::getrandom(buf).is_err() {
@@ -156,29 +220,56 @@ pub fn secret_hash(secret: &str) -> String {
 mod tests {
     use super::*;
 
+    const OWNER: SealedFor<'static> = SealedFor::entry(7, "oauth.api.secret");
+
     fn test_box(key: &str) -> SecretBox {
         SecretBox::from_config(&SecretString::from(key.to_string())).expect("key")
     }
 
+    /// A v2 value (no owner bound), as sealed before owners existed.
+    fn seal_v2(b: &SecretBox, plaintext: &str) -> String {
+        let nonce = [9u8; 24];
+        let ct = b
+            .current
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+            .expect("encrypt");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        format!("{SEALED_V2}{}:{}", b.current.id, STANDARD.encode(out))
+    }
+
     #[test]
-    fn sealed_values_open_only_with_their_key() {
+    fn sealed_values_open_only_with_their_key_and_for_their_owner() {
         let a = test_box(crate::config::DEV_SECRET_KEY);
         let b = test_box(&"11".repeat(32));
-        let sealed = a.seal("provider-token");
+        let sealed = a.seal("provider-token", OWNER);
+        assert!(sealed.starts_with("enc:v3:"));
         assert!(!sealed.contains("provider-token"));
         assert_eq!(
-            a.open(&sealed).expect("opens").expose_secret(),
+            a.open(&sealed, OWNER).expect("opens").expose_secret(),
             "provider-token"
         );
-        assert!(matches!(b.open(&sealed), Err(CryptoError::WrongKey)));
-        assert!(matches!(a.open("plain"), Err(CryptoError::Malformed)));
-        assert_ne!(a.seal("x"), a.seal("x"), "nonces differ");
+        assert!(matches!(b.open(&sealed, OWNER), Err(CryptoError::WrongKey)));
+        // Copied to another instance or another field, it does not open.
+        for other in [
+            SealedFor::entry(8, "oauth.api.secret"),
+            SealedFor::entry(7, "event.notification.signature.key"),
+            SealedFor::access_token(7),
+        ] {
+            assert!(matches!(a.open(&sealed, other), Err(CryptoError::WrongKey)));
+        }
+        assert!(matches!(
+            a.open("plain", OWNER),
+            Err(CryptoError::Malformed)
+        ));
+        assert_ne!(a.seal("x", OWNER), a.seal("x", OWNER), "nonces differ");
     }
 
     #[test]
     fn a_rotated_key_still_opens_what_it_sealed_and_new_values_use_the_new_key() {
         let old = test_box(crate::config::DEV_SECRET_KEY);
-        let sealed_before = old.seal("token-before");
+        let sealed_before = old.seal("token-before", OWNER);
         let new_key = SecretString::from("22".repeat(32));
         let rotated = SecretBox::from_config(&new_key)
             .expect("new")
@@ -188,31 +279,33 @@ mod tests {
             .expect("previous");
         assert_eq!(
             rotated
-                .open(&sealed_before)
+                .open(&sealed_before, OWNER)
                 .expect("old value")
                 .expose_secret(),
             "token-before"
         );
-        let sealed_after = rotated.seal("token-after");
+        let sealed_after = rotated.seal("token-after", OWNER);
         assert!(matches!(
-            old.open(&sealed_after),
+            old.open(&sealed_after, OWNER),
             Err(CryptoError::WrongKey)
         ));
         assert_eq!(
             test_box(&"22".repeat(32))
-                .open(&sealed_after)
+                .open(&sealed_after, OWNER)
                 .expect("new key alone")
                 .expose_secret(),
             "token-after"
         );
-        // Values sealed before key ids existed open with either key.
-        let legacy = format!(
-            "enc:v1:{}",
-            sealed_before.rsplit(':').next().expect("payload")
-        );
+        // Values sealed before owners (v2) and before key ids (v1) open with either key.
+        let v2 = seal_v2(&old, "token-v2");
         assert_eq!(
-            rotated.open(&legacy).expect("v1").expose_secret(),
-            "token-before"
+            rotated.open(&v2, OWNER).expect("v2").expose_secret(),
+            "token-v2"
+        );
+        let v1 = format!("enc:v1:{}", v2.rsplit(':').next().expect("payload"));
+        assert_eq!(
+            rotated.open(&v1, OWNER).expect("v1").expose_secret(),
+            "token-v2"
         );
     }
 

@@ -65,6 +65,11 @@ impl Keys {
         format!("{}*", self.base)
     }
 
+    /// Every instance record (the re-seal sweep scans them).
+    pub fn instance_pattern(&self) -> String {
+        format!("{}{{i:*}}:instance", self.base)
+    }
+
     pub fn seq(&self, kind: &str) -> String {
         format!("{}seq:{kind}", self.base)
     }

@@ -10,7 +10,7 @@ use std::future::Future;
 use secrecy::ExposeSecret;
 
 use crate::brokers::Brokers;
-use crate::crypto::{CryptoError, SecretBox};
+use crate::crypto::{CryptoError, SealedFor, SecretBox};
 use crate::model::{InstanceRecord, RpcError};
 use crate::rpc::{self, RpcCallError};
 use crate::store::{instances, StoreError};
@@ -92,7 +92,7 @@ fn open(secret_box: &SecretBox, inst: &InstanceRecord) -> Result<String, TokenEr
         .as_deref()
         .ok_or(TokenError::Missing(inst.id))?;
     secret_box
-        .open(sealed)
+        .open(sealed, SealedFor::access_token(inst.id))
         .map(|t| t.expose_secret().to_string())
         .map_err(|e| TokenError::Sealed(inst.id, e))
 }

@@ -376,3 +376,181 @@ async fn event_ids_never_repeat_after_redis_loses_recent_writes() {
         .expect("id");
     assert!(again > last, "{again} after {last}");
 }
+
+/// A sealed value is bound to its instance and field: copied into another instance's record
+/// (a Redis write by someone who cannot decrypt), it does not open there — the attempt fails and
+/// nothing is sent unsigned or signed with the other tenant's key.
+#[tokio::test]
+async fn a_sealed_signature_key_copied_to_another_instance_does_not_open() {
+    let w = create_test_world().await;
+    let first = create_test_instance(&w).await;
+    let code = create_test_code(&w).await;
+    let mut body = dropbox_instance_body(&code, &w.receiver.url);
+    body["configuration"]["event.notification.signature.key"] = json!("the-second-tenants-key");
+    let (st, second) = w
+        .stack
+        .call(reqwest::Method::POST, "/instances", Some(body))
+        .await;
+    assert_eq!(st, 200, "{second}");
+    let (a, b) = (
+        first["id"].as_u64().expect("id"),
+        second["id"].as_u64().expect("id"),
+    );
+    let client = redis::Client::open(w.stack.redis.url()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let keys = herald_core::keys::Keys::new(&w.stack.prefix);
+    let read = |id: u64| {
+        let (mut conn, key) = (conn.clone(), keys.instance(id));
+        async move {
+            let raw: String = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("record");
+            serde_json::from_str::<Value>(&raw).expect("json")
+        }
+    };
+    let entry = "event.notification.signature.key";
+    let sealed = read(a).await["configuration"][entry].clone();
+    assert!(sealed.as_str().is_some_and(|s| s.starts_with("enc:v3:")));
+    let mut rec = read(b).await;
+    rec["configuration"][entry] = sealed;
+    let _: () = redis::cmd("SET")
+        .arg(keys.instance(b))
+        .arg(rec.to_string())
+        .query_async(&mut conn)
+        .await
+        .expect("overwrite");
+
+    w.dropbox.upload_external("/bound.txt");
+    wait_for_events(&w, a, "the first instance's event delivered", |e| {
+        e.len() == 1 && e[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    let refused = wait_for_events(&w, b, "the second instance's attempt refused", |e| {
+        e.len() == 1 && e[0]["attempts"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
+    let error = refused[0]["lastAttempt"]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(error.contains("signature key"), "{}", refused[0]);
+    let got = w.receiver.received();
+    assert_eq!(
+        got.len(),
+        1,
+        "only the first instance's notification went out"
+    );
+    assert_eq!(
+        got[0].header("elements-webhook-signature"),
+        Some(herald_core::signing::elements_signature(
+            SIGNATURE_KEY.as_bytes(),
+            &got[0].body
+        ))
+    );
+}
+
+/// Rotation, as the README tells an operator: every process gets the new `HERALD_SECRET_KEY`
+/// and the old one as `HERALD_SECRET_KEY_PREVIOUS`; values sealed before still open (and sign),
+/// provisioning re-seals them under the new key, after which the old key can go.
+#[tokio::test]
+async fn a_key_rotation_reads_with_either_key_then_reseals_under_the_new_one() {
+    let mut w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    let entry = "event.notification.signature.key";
+    let client = redis::Client::open(w.stack.redis.url()).expect("client");
+    let conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let key = herald_core::keys::Keys::new(&w.stack.prefix).instance(id);
+    let sealed_now = || {
+        let (mut conn, key) = (conn.clone(), key.clone());
+        async move {
+            let raw: String = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("record");
+            let v: Value = serde_json::from_str(&raw).expect("json");
+            v["configuration"][entry]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let before = sealed_now().await;
+    let new_key = "bmV3LWhlcmFsZC1rZXktMzItYnl0ZXMtbG9uZyEhISE=".to_string();
+    let both = [
+        ("HERALD_SECRET_KEY", new_key.clone()),
+        (
+            "HERALD_SECRET_KEY_PREVIOUS",
+            herald_core::config::DEV_SECRET_KEY.to_string(),
+        ),
+    ];
+    // Every process that opens secrets: ingest (provider tokens), provisioning, delivery.
+    w.stack.stop("ingest").await;
+    w.stack.stop("delivery").await;
+    w.stack.stop("provisioning").await;
+    let at_ingest = ("HERALD_LISTEN_ADDR", w.stack.ingest.to_string());
+    let with = |keys: &[(&'static str, String)], extra: Option<(&'static str, String)>| {
+        keys.iter().cloned().chain(extra).collect::<Vec<_>>()
+    };
+    let mut ingest = w
+        .stack
+        .spawn_process("herald-ingest", &with(&both, Some(at_ingest.clone())));
+    let mut delivery = w.stack.spawn_process("herald-delivery", &both);
+    let signed = |r: &herald_e2e::receiver::Received| {
+        r.header("elements-webhook-signature")
+            == Some(herald_core::signing::elements_signature(
+                SIGNATURE_KEY.as_bytes(),
+                &r.body,
+            ))
+    };
+    w.dropbox.upload_external("/rotated.txt");
+    wait_for_events(&w, id, "delivered during the rotation", |e| {
+        e.len() == 1 && e[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    assert!(signed(&w.receiver.received()[0]));
+
+    // Provisioning re-seals what the old key sealed.
+    let mut provisioning = w.stack.spawn_process("herald-provisioning", &both);
+    until(
+        "the signature key re-sealed",
+        Duration::from_secs(20),
+        || async {
+            let now = sealed_now().await;
+            (now != before && now.starts_with("enc:v3:"))
+                .then_some(())
+                .ok_or(now)
+        },
+    )
+    .await;
+    // The old key can go: with the new key alone, events are still found and signed.
+    for p in [&mut delivery, &mut ingest] {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    let only_new = [("HERALD_SECRET_KEY", new_key)];
+    let mut ingest = w
+        .stack
+        .spawn_process("herald-ingest", &with(&only_new, Some(at_ingest)));
+    let mut delivery = w.stack.spawn_process("herald-delivery", &only_new);
+    w.dropbox.upload_external("/after-rotation.txt");
+    wait_for_events(&w, id, "delivered after the rotation", |e| {
+        e.len() == 2 && e.iter().all(|x| x["status"] == "NOTIFIED")
+    })
+    .await;
+    for p in [&mut delivery, &mut provisioning, &mut ingest] {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    let got = w.receiver.received();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(signed), "both signed with the tenant's key");
+}

@@ -104,12 +104,49 @@ pub async fn routed(
 }
 
 /// Every sealed webhook signing secret registered for an element.
+/// The ids of every instance, by a cursor scan (no index to keep; used by rare sweeps).
+pub async fn all_ids(conn: &mut Conn, keys: &Keys) -> StoreResult<Vec<u64>> {
+    let pattern = keys.instance_pattern();
+    let mut cursor: u64 = 0;
+    let mut ids = Vec::new();
+    loop {
+        let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(conn)
+            .await?;
+        ids.extend(found.iter().filter_map(|k| {
+            k.rsplit_once("{i:")
+                .and_then(|(_, rest)| rest.split_once('}'))
+                .and_then(|(id, _)| id.parse::<u64>().ok())
+        }));
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The element's sealed signing secrets, each with the instance it belongs to.
 pub async fn webhook_secrets(
     conn: &mut Conn,
     keys: &Keys,
     element: &str,
-) -> StoreResult<Vec<String>> {
-    Ok(conn.hvals(keys.webhook_secrets(element)).await?)
+) -> StoreResult<Vec<(u64, String)>> {
+    let all: Vec<(String, String)> = conn.hgetall(keys.webhook_secrets(element)).await?;
+    Ok(all
+        .into_iter()
+        .filter_map(|(field, sealed)| {
+            let inst = field.split(':').next()?.parse().ok()?;
+            Some((inst, sealed))
+        })
+        .collect())
 }
 
 /// Removes the record first, then its indexes.

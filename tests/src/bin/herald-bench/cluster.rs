@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::{bin_dir, cpu_seconds, peak_rss_kib, SERVICES};
 
-const ADMIN: &str = "bench-admin";
+const ADMIN: &str = "bench-admin-token-for-the-load-benchmark";
 
 pub struct Cluster {
     pub _nats: Nats,

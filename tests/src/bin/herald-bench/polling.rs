@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use herald_core::config::DEV_SECRET_KEY;
+use herald_core::crypto::SealedFor;
 use herald_e2e::procs::{free_port, Nats, Redis};
 use serde_json::{json, Value};
 
@@ -64,7 +65,7 @@ pub async fn run() -> anyhow::Result<()> {
             configuration: config,
             secret_keys: vec![],
             provider: ProviderState {
-                access_token: Some(sb.seal(&token)),
+                access_token: Some(sb.seal(&token, SealedFor::access_token(id))),
                 token_version: 1,
                 ..Default::default()
             },
