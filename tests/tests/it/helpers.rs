@@ -162,3 +162,24 @@ pub async fn send_json(
 ) -> (u16, Value) {
     w.stack.call_as(method, path, auth, body).await
 }
+
+/// A process started with a known ops address, so its `/metrics` can be read.
+pub fn ops_env() -> (String, [(&'static str, String); 1]) {
+    let addr = format!("127.0.0.1:{}", herald_e2e::procs::free_port());
+    (addr.clone(), [("HERALD_OPS_ADDR", addr)])
+}
+
+/// The sum of a metric family's samples (every label set) at an ops address; 0 if unreadable.
+pub async fn metric_total(ops: &str, family: &str) -> f64 {
+    let Ok(resp) = reqwest::get(format!("http://{ops}/metrics")).await else {
+        return 0.0;
+    };
+    let text = resp.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(family)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

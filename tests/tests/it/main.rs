@@ -15,6 +15,7 @@ mod process;
 mod provider_addresses;
 mod providers;
 mod replay;
+mod replicas;
 mod seed_flow;
 mod traces;
 mod webhook_world;

@@ -668,3 +668,57 @@ async fn a_date_that_does_not_read_with_its_pattern_is_reported_not_guessed() {
     );
     assert!(p.receiver.received().is_empty(), "nothing guessed and sent");
 }
+
+/// Pollers scaled out as Kubernetes runs them: two replicas, each its own process. Both poll,
+/// no change is delivered twice, and one killed with SIGKILL loses nothing.
+#[tokio::test]
+async fn two_poller_replicas_share_the_polls_and_one_killed_loses_nothing() {
+    use crate::helpers::{metric_total, ops_env};
+    let mut p = create_test_polling().await;
+    p.stack.stop("poller").await;
+    let (ops_a, env_a) = ops_env();
+    let (ops_b, env_b) = ops_env();
+    let mut a = p.stack.spawn_process("herald-poller", &env_a);
+    let mut b = p.stack.spawn_process("herald-poller", &env_b);
+    for _ in 0..6 {
+        p.create_test_instance("0.02").await; // every 1.2 s
+    }
+    let mut docs: Vec<String> = (0..3)
+        .map(|n| p.ds.docs.create(&format!("before {n}")))
+        .collect();
+    let family = "herald_poller_runs_total";
+    until("both replicas polling", Duration::from_secs(30), || async {
+        let (x, y) = (
+            metric_total(&ops_a, family).await,
+            metric_total(&ops_b, family).await,
+        );
+        (x > 0.0 && y > 0.0)
+            .then_some(())
+            .ok_or(format!("polls: a {x}, b {y}"))
+    })
+    .await;
+    let _ = a.kill();
+    let _ = a.wait();
+    docs.extend((0..3).map(|n| p.ds.docs.create(&format!("after {n}"))));
+    // Every instance sees every document of the shared library: 6 × 6 events, each once.
+    let got = until("every change from the survivor", Duration::from_secs(40), || async {
+        let e = p.events();
+        (e.len() >= 36).then_some(e.clone()).ok_or(format!("{}", e.len()))
+    })
+    .await;
+    let _ = b.kill();
+    let _ = b.wait();
+    let ids: std::collections::HashSet<_> = p
+        .receiver
+        .received()
+        .iter()
+        .filter_map(|r| r.header("elements-webhook-id"))
+        .collect();
+    assert_eq!(ids.len(), p.receiver.received().len(), "no notification twice");
+    for d in &docs {
+        let n = got.iter().filter(|(id, _)| id == d).count();
+        assert_eq!(n, 6, "{d} once per instance");
+    }
+    assert_eq!(got.len(), 36);
+    p.stack.shutdown().await;
+}

@@ -1,0 +1,68 @@
+//! Delivery scaled out as Kubernetes runs it: two replicas, each its own process, on one NATS
+//! and Redis. The work is shared, nothing is delivered under two ids, and a replica killed
+//! with SIGKILL mid-run loses nothing. (Two poller replicas: `polling.rs`.)
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use herald_e2e::wait::until;
+
+use crate::helpers::*;
+
+const CHANGES: usize = 40;
+
+#[tokio::test]
+async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
+    let mut w = create_test_world().await;
+    create_test_instance(&w).await;
+    w.stack.stop("delivery").await;
+    let (ops_a, env_a) = ops_env();
+    let (ops_b, env_b) = ops_env();
+    let mut a = w.stack.spawn_process("herald-delivery", &env_a);
+    let mut b = w.stack.spawn_process("herald-delivery", &env_b);
+    // Slow answers keep work in flight on both, so the kill lands mid-delivery.
+    w.receiver.script_hang(CHANGES, Duration::from_millis(50));
+    // One change per notification (the feed is read between changes), so there are many to share.
+    for n in 0..CHANGES {
+        w.dropbox.upload_external(&format!("/replicas/{n}.txt"));
+        wait_webhooks_drained(&w).await;
+    }
+    let family = "herald_delivery_attempts_total";
+    until("both replicas delivering", Duration::from_secs(30), || async {
+        let (x, y) = (metric_total(&ops_a, family).await, metric_total(&ops_b, family).await);
+        (x > 0.0 && y > 0.0)
+            .then_some(())
+            .ok_or(format!("attempts: a {x}, b {y}"))
+    })
+    .await;
+    let _ = a.kill();
+    let _ = a.wait();
+
+    let paths = |w: &World| -> HashMap<String, HashSet<String>> {
+        let mut by_path: HashMap<String, HashSet<String>> = HashMap::new();
+        for r in w.receiver.received() {
+            let id = r.header("elements-webhook-id").unwrap_or_default();
+            for e in r.json()["response"]["events"].as_array().into_iter().flatten() {
+                // The files only (the folder they are in is a change too).
+                let path = e["path"].as_str().unwrap_or_default().to_string();
+                if path.ends_with(".txt") {
+                    by_path.entry(path).or_default().insert(id.clone());
+                }
+            }
+        }
+        by_path
+    };
+    let delivered = until("every change delivered", Duration::from_secs(60), || async {
+        let p = paths(&w);
+        (p.len() >= CHANGES)
+            .then_some(p.clone())
+            .ok_or(format!("{} of {CHANGES}", p.len()))
+    })
+    .await;
+    let _ = b.kill();
+    let _ = b.wait();
+    assert_eq!(delivered.len(), CHANGES, "exactly the changes made");
+    for (path, ids) in &delivered {
+        assert_eq!(ids.len(), 1, "{path} arrived under {ids:?}");
+    }
+}
