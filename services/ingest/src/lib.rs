@@ -101,7 +101,8 @@ impl App {
         let c = &config.common;
         let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest")
             .await?
-            .with_events_retention(c.events_retention);
+            .with_events_retention(c.events_retention)
+            .with_stream_replicas(c.stream_replicas);
         let metrics = Metrics::new();
         let shared = Shared {
             directory: Directory::new(brokers.clone(), c.secret_box.clone()),

@@ -100,7 +100,8 @@ impl App {
         let c = &config.common;
         let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-poller")
             .await?
-            .with_events_retention(c.events_retention);
+            .with_events_retention(c.events_retention)
+            .with_stream_replicas(c.stream_replicas);
         let metrics = Metrics::new();
         let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
         let shared = Shared {

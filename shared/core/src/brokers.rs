@@ -77,6 +77,12 @@ impl Brokers {
         })
     }
 
+    /// Creates streams with this many replicas (`HERALD_STREAM_REPLICAS`).
+    pub fn with_stream_replicas(mut self, replicas: usize) -> Self {
+        self.topo = self.topo.with_replicas(replicas);
+        self
+    }
+
     /// Keeps notifications this long (records, indexes, the EVENTS stream).
     pub fn with_events_retention(mut self, retention: Duration) -> Self {
         self.events_retention = retention;

@@ -84,6 +84,7 @@ pub struct Topology {
     subject_base: String,
     stream_base: String,
     events_retention: Duration,
+    replicas: usize,
 }
 
 impl Topology {
@@ -93,12 +94,14 @@ impl Topology {
                 subject_base: "herald.v1.".into(),
                 stream_base: "HERALD_".into(),
                 events_retention: DEFAULT_RETENTION,
+                replicas: 1,
             }
         } else {
             Self {
                 subject_base: format!("{prefix}.herald.v1."),
                 stream_base: format!("{}_HERALD_", prefix.to_ascii_uppercase()),
                 events_retention: DEFAULT_RETENTION,
+                replicas: 1,
             }
         }
     }
@@ -106,6 +109,13 @@ impl Topology {
     /// EVENTS keeps notifications this long (a stream created earlier keeps its own setting).
     pub fn with_events_retention(mut self, retention: Duration) -> Self {
         self.events_retention = retention;
+        self
+    }
+
+    /// Streams are created with this many copies in a NATS cluster (3 in production: a stream
+    /// stays available while one server is down). A stream created earlier keeps its own.
+    pub fn with_replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas;
         self
     }
 
@@ -159,7 +169,7 @@ impl Topology {
             max_age,
             // JetStream wants the window within the age limit.
             duplicate_window: Duration::from_secs(120).min(max_age),
-            num_replicas: 1,
+            num_replicas: self.replicas,
             ..Default::default()
         }
     }
@@ -211,6 +221,18 @@ pub async fn ensure_consumer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streams_get_the_configured_replicas() {
+        let t = Topology::new("").with_replicas(3);
+        assert_eq!(t.stream_config(StreamKind::Events).num_replicas, 3);
+        assert_eq!(
+            Topology::new("")
+                .stream_config(StreamKind::Webhooks)
+                .num_replicas,
+            1
+        );
+    }
 
     #[test]
     fn names_carry_the_prefix() {

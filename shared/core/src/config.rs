@@ -167,6 +167,9 @@ pub struct CommonConfig {
     /// `HERALD_EVENTS_RETENTION` (default `7d`): how long notifications stay — their delivery
     /// records, date indexes and the EVENTS stream. Keep it longer than the retry schedule.
     pub events_retention: Duration,
+    /// `HERALD_STREAM_REPLICAS` (default 1, at most 5): copies of each JetStream stream Herald
+    /// creates; 3 on a 3-server NATS cluster.
+    pub stream_replicas: usize,
     /// `HERALD_MAX_CONNECTIONS` (default 4096) and `HERALD_HEADER_READ_TIMEOUT_MS` (default
     /// 30000, also the idle limit of a kept-alive connection): what a listener allows its clients.
     pub server_limits: crate::http_server::ServerLimits,
@@ -217,6 +220,15 @@ impl CommonConfig {
             secret_box,
             shutdown_grace: env.millis("HERALD_SHUTDOWN_GRACE_MS", 20_000)?,
             events_retention: env.duration("HERALD_EVENTS_RETENTION", "7d")?,
+            stream_replicas: match env.parse("HERALD_STREAM_REPLICAS", 1usize)? {
+                n @ 1..=5 => n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "HERALD_STREAM_REPLICAS",
+                        "must be between 1 and 5",
+                    ))
+                }
+            },
             server_limits: crate::http_server::ServerLimits {
                 max_connections: match env.parse("HERALD_MAX_CONNECTIONS", 4096usize)? {
                     0 => {

@@ -701,10 +701,16 @@ async fn two_poller_replicas_share_the_polls_and_one_killed_loses_nothing() {
     let _ = a.wait();
     docs.extend((0..3).map(|n| p.ds.docs.create(&format!("after {n}"))));
     // Every instance sees every document of the shared library: 6 × 6 events, each once.
-    let got = until("every change from the survivor", Duration::from_secs(40), || async {
-        let e = p.events();
-        (e.len() >= 36).then_some(e.clone()).ok_or(format!("{}", e.len()))
-    })
+    let got = until(
+        "every change from the survivor",
+        Duration::from_secs(40),
+        || async {
+            let e = p.events();
+            (e.len() >= 36)
+                .then_some(e.clone())
+                .ok_or(format!("{}", e.len()))
+        },
+    )
     .await;
     let _ = b.kill();
     let _ = b.wait();
@@ -714,7 +720,11 @@ async fn two_poller_replicas_share_the_polls_and_one_killed_loses_nothing() {
         .iter()
         .filter_map(|r| r.header("elements-webhook-id"))
         .collect();
-    assert_eq!(ids.len(), p.receiver.received().len(), "no notification twice");
+    assert_eq!(
+        ids.len(),
+        p.receiver.received().len(),
+        "no notification twice"
+    );
     for d in &docs {
         let n = got.iter().filter(|(id, _)| id == d).count();
         assert_eq!(n, 6, "{d} once per instance");

@@ -28,12 +28,19 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
         wait_webhooks_drained(&w).await;
     }
     let family = "herald_delivery_attempts_total";
-    until("both replicas delivering", Duration::from_secs(30), || async {
-        let (x, y) = (metric_total(&ops_a, family).await, metric_total(&ops_b, family).await);
-        (x > 0.0 && y > 0.0)
-            .then_some(())
-            .ok_or(format!("attempts: a {x}, b {y}"))
-    })
+    until(
+        "both replicas delivering",
+        Duration::from_secs(30),
+        || async {
+            let (x, y) = (
+                metric_total(&ops_a, family).await,
+                metric_total(&ops_b, family).await,
+            );
+            (x > 0.0 && y > 0.0)
+                .then_some(())
+                .ok_or(format!("attempts: a {x}, b {y}"))
+        },
+    )
     .await;
     let _ = a.kill();
     let _ = a.wait();
@@ -42,7 +49,11 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
         let mut by_path: HashMap<String, HashSet<String>> = HashMap::new();
         for r in w.receiver.received() {
             let id = r.header("elements-webhook-id").unwrap_or_default();
-            for e in r.json()["response"]["events"].as_array().into_iter().flatten() {
+            for e in r.json()["response"]["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 // The files only (the folder they are in is a change too).
                 let path = e["path"].as_str().unwrap_or_default().to_string();
                 if path.ends_with(".txt") {
@@ -52,12 +63,16 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
         }
         by_path
     };
-    let delivered = until("every change delivered", Duration::from_secs(60), || async {
-        let p = paths(&w);
-        (p.len() >= CHANGES)
-            .then_some(p.clone())
-            .ok_or(format!("{} of {CHANGES}", p.len()))
-    })
+    let delivered = until(
+        "every change delivered",
+        Duration::from_secs(60),
+        || async {
+            let p = paths(&w);
+            (p.len() >= CHANGES)
+                .then_some(p.clone())
+                .ok_or(format!("{} of {CHANGES}", p.len()))
+        },
+    )
     .await;
     let _ = b.kill();
     let _ = b.wait();
