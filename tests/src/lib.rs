@@ -16,10 +16,13 @@
 //!   `intuit-signature`, retries).
 //! - [`webhook_sender`]: what every provider-side sender shares: retry policy, attempt records,
 //!   independent HMAC.
+//! - [`browser`]: headless Chromium through chromedriver (WebDriver), finding controls by their
+//!   accessible names, for the console's tests.
 //! - [`receiver`]: a callback receiver that records every request and answers as told.
 //! - [`otlp_collector`]: an OTLP/HTTP trace collector stand-in that keeps what it receives.
 //! - [`wait`]: waiting for a condition with a deadline (never a bare sleep).
 
+pub mod browser;
 pub mod fake_box;
 pub mod fake_docushare;
 pub mod fake_dropbox;

@@ -2,6 +2,7 @@
 //!
 //! - [`routes`]: the one list of operations (handler + description), one module per resource.
 //! - [`openapi`]: `/openapi.json`, built from that list.
+//! - [`console`]: the web console at `/console`, static assets embedded in the binary.
 //! - [`auth`]: the `Authorization` header forms and the extractors that check them.
 //! - [`provider`]: provider calls with a live token (refresh before expiry and on 401).
 //! - [`async_requests`]: hub calls with `Elements-Async-Request: true` queued on JOBS.
@@ -16,6 +17,7 @@ pub mod async_requests;
 pub mod auth;
 #[cfg(test)]
 mod compat_table;
+pub mod console;
 pub mod error;
 pub mod jobs;
 pub mod lenient_json;

@@ -3,6 +3,7 @@
 mod async_requests;
 mod breaker;
 mod compat;
+mod console;
 mod delivery;
 mod documents;
 mod faults;

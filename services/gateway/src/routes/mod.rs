@@ -525,6 +525,8 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
             "/openapi.json",
             get(move || async move { axum::Json(openapi.clone()) }),
         )
+        // The web console: static pages beside the API it calls (same origin, no CORS).
+        .merge(crate::console::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A request that takes longer (a slow client body, a stuck provider) answers 408.
