@@ -57,6 +57,13 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         s.breaker,
     )
     .await?;
+    s.metrics.breaker_open.set(
+        &[&origin],
+        f64::from(u8::from(matches!(
+            admission,
+            Admission::Probe | Admission::HeldByBreaker { .. }
+        ))),
+    );
     match admission {
         Admission::Go | Admission::Probe => {}
         Admission::HeldByBreaker { until_ms } | Admission::Busy { until_ms } => {
@@ -84,6 +91,10 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         s.breaker,
     )
     .await?;
+    if success {
+        // A success closes the origin's breaker.
+        s.metrics.breaker_open.set(&[&origin], 0.0);
+    }
     for id in released {
         retries::schedule(&mut conn, keys, id, now_ms()).await?;
     }

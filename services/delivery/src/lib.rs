@@ -155,7 +155,16 @@ impl App {
                 lease_ms: (config.timeout + Duration::from_secs(30)).as_millis() as i64,
             },
         };
-        let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
+        let ops = OpsServer::bind_watching(
+            c.ops_addr,
+            brokers,
+            metrics,
+            &[(
+                herald_core::bus::StreamKind::Events,
+                herald_core::bus::consumers::DELIVERY,
+            )],
+        )
+        .await?;
         Ok(Self {
             shared,
             ops,

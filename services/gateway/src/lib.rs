@@ -140,7 +140,16 @@ impl App {
             rate_limits: config.rate_limits.clone(),
         };
         let listener = TcpListener::bind(config.listen_addr).await?;
-        let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
+        let ops = OpsServer::bind_watching(
+            c.ops_addr,
+            brokers,
+            metrics,
+            &[(
+                herald_core::bus::StreamKind::Jobs,
+                herald_core::bus::consumers::JOBS,
+            )],
+        )
+        .await?;
         let router = routes::router(state.clone(), config.request_timeout);
         Ok(Self {
             listener,

@@ -119,7 +119,16 @@ impl App {
         } else {
             None
         };
-        let ops = OpsServer::bind(c.ops_addr, brokers, metrics).await?;
+        let ops = OpsServer::bind_watching(
+            c.ops_addr,
+            brokers,
+            metrics,
+            &[(
+                herald_core::bus::StreamKind::Webhooks,
+                herald_core::bus::consumers::NORMALIZER,
+            )],
+        )
+        .await?;
         Ok(Self {
             shared,
             listener,

@@ -103,7 +103,16 @@ impl App {
             .with_events_retention(c.events_retention)
             .with_stream_replicas(c.stream_replicas);
         let metrics = Metrics::new();
-        let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
+        let ops = OpsServer::bind_watching(
+            c.ops_addr,
+            brokers.clone(),
+            metrics.clone(),
+            &[(
+                herald_core::bus::StreamKind::Polls,
+                herald_core::bus::consumers::POLLER,
+            )],
+        )
+        .await?;
         let shared = Shared {
             brokers,
             secret_box: c.secret_box.clone(),

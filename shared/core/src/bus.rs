@@ -50,7 +50,8 @@ pub enum StreamKind {
 }
 
 impl StreamKind {
-    fn base_name(self) -> &'static str {
+    /// The stream's name without the prefix (`EVENTS`).
+    pub fn base_name(self) -> &'static str {
         match self {
             Self::Instances => "INSTANCES",
             Self::Webhooks => "WEBHOOKS",

@@ -4,7 +4,6 @@
 //! declared in [`Metrics`], so names and labels live in one place; each process renders all of
 //! them (families it never touches show only their `# HELP`/`# TYPE` lines).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -30,8 +29,8 @@ struct Family {
     help: &'static str,
     labels: &'static [&'static str],
     kind: Kind,
-    values: Mutex<BTreeMap<LabelValues, f64>>,
-    histograms: Mutex<BTreeMap<LabelValues, HistogramData>>,
+    values: Mutex<Vec<(LabelValues, f64)>>,
+    histograms: Mutex<Vec<(LabelValues, HistogramData)>>,
 }
 
 /// A labelled counter family.
@@ -53,24 +52,54 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The value of a label set, allocating its key only the first time it is seen: a family holds a
+/// handful of label sets, so a scan is cheaper than building a key on every increment.
+fn slot<'m, T>(
+    sets: &'m mut Vec<(LabelValues, T)>,
+    labels: &[&str],
+    new: impl FnOnce() -> T,
+) -> &'m mut T {
+    let same =
+        |k: &LabelValues| k.len() == labels.len() && k.iter().zip(labels).all(|(a, b)| a == b);
+    let i = match sets.iter().position(|(k, _)| same(k)) {
+        Some(i) => i,
+        None => {
+            sets.push((key(labels), new()));
+            sets.len() - 1
+        }
+    };
+    &mut sets[i].1
+}
+
+/// Label sets in a stable order for the exposition.
+fn sorted<T>(sets: &[(LabelValues, T)]) -> Vec<&(LabelValues, T)> {
+    let mut v: Vec<_> = sets.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
 impl CounterVec {
     pub fn inc(&self, labels: &[&str]) {
         self.add(labels, 1.0);
     }
     pub fn add(&self, labels: &[&str], v: f64) {
-        *lock(&self.0.values).entry(key(labels)).or_insert(0.0) += v;
+        *slot(&mut lock(&self.0.values), labels, || 0.0) += v;
+    }
+    /// For a count kept elsewhere (the NATS client's connects): its current total.
+    pub fn set_total(&self, labels: &[&str], v: f64) {
+        *slot(&mut lock(&self.0.values), labels, || 0.0) = v;
     }
     pub fn get(&self, labels: &[&str]) -> f64 {
         lock(&self.0.values)
-            .get(&key(labels))
-            .copied()
-            .unwrap_or(0.0)
+            .iter()
+            .find(|(k, _)| k.iter().map(String::as_str).eq(labels.iter().copied()))
+            .map_or(0.0, |(_, v)| *v)
     }
 }
 
 impl GaugeVec {
     pub fn set(&self, labels: &[&str], v: f64) {
-        lock(&self.0.values).insert(key(labels), v);
+        *slot(&mut lock(&self.0.values), labels, || 0.0) = v;
     }
 }
 
@@ -79,8 +108,8 @@ impl HistogramVec {
         let Kind::Histogram(bounds) = &self.0.kind else {
             return;
         };
-        let mut map = lock(&self.0.histograms);
-        let h = map.entry(key(labels)).or_insert_with(|| HistogramData {
+        let mut sets = lock(&self.0.histograms);
+        let h = slot(&mut sets, labels, || HistogramData {
             buckets: vec![0; bounds.len()],
             ..Default::default()
         });
@@ -108,6 +137,10 @@ pub struct Metrics {
     pub broker_up: GaugeVec,
     pub provisioning_requests: CounterVec,
     pub poll_lag: HistogramVec,
+    pub nats_reconnects: CounterVec,
+    pub consumer_pending: GaugeVec,
+    pub consumer_ack_pending: GaugeVec,
+    pub breaker_open: GaugeVec,
 }
 
 impl Default for Metrics {
@@ -125,8 +158,8 @@ impl Metrics {
                 help,
                 labels,
                 kind,
-                values: Mutex::new(BTreeMap::new()),
-                histograms: Mutex::new(BTreeMap::new()),
+                values: Mutex::new(Vec::new()),
+                histograms: Mutex::new(Vec::new()),
             });
             families.push(f.clone());
             f
@@ -193,9 +226,37 @@ impl Metrics {
             &[],
             Kind::Histogram(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
         ));
+        let nats_reconnects = CounterVec(fam(
+            "herald_nats_reconnects_total",
+            "Reconnections to NATS since the process started.",
+            &[],
+            Kind::Counter,
+        ));
+        let consumer_pending = GaugeVec(fam(
+            "herald_consumer_pending_messages",
+            "Consumer lag: messages of the stream not yet handed to this service's consumer.",
+            &["stream", "consumer"],
+            Kind::Gauge,
+        ));
+        let consumer_ack_pending = GaugeVec(fam(
+            "herald_consumer_ack_pending_messages",
+            "Messages handed to the consumer and not yet acknowledged.",
+            &["stream", "consumer"],
+            Kind::Gauge,
+        ));
+        let breaker_open = GaugeVec(fam(
+            "herald_breaker_open",
+            "1 while the circuit breaker of a callback origin is open (as this replica saw it last).",
+            &["origin"],
+            Kind::Gauge,
+        ));
         Self {
             families,
             poll_lag,
+            nats_reconnects,
+            consumer_pending,
+            consumer_ack_pending,
+            breaker_open,
             ingest_requests,
             events_normalized,
             delivery_attempts,
@@ -221,12 +282,12 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {} {ty}", f.name);
             match &f.kind {
                 Kind::Counter | Kind::Gauge => {
-                    for (vals, v) in lock(&f.values).iter() {
+                    for (vals, v) in sorted(&lock(&f.values)) {
                         let _ = writeln!(out, "{}{} {v}", f.name, labels(f.labels, vals, None));
                     }
                 }
                 Kind::Histogram(bounds) => {
-                    for (vals, h) in lock(&f.histograms).iter() {
+                    for (vals, h) in sorted(&lock(&f.histograms)) {
                         for (b, c) in bounds.iter().zip(&h.buckets) {
                             let le = b.to_string();
                             let _ = writeln!(
@@ -293,5 +354,23 @@ mod tests {
         ));
         assert!(text.contains("herald_delivery_duration_seconds_count{outcome=\"success\"} 1"));
         assert!(text.contains("# TYPE herald_poller_runs_total counter"));
+    }
+
+    #[test]
+    fn label_sets_are_kept_apart_and_rendered_in_order() {
+        let m = Metrics::new();
+        for _ in 0..3 {
+            m.delivery_attempts.inc(&["success"]);
+        }
+        m.delivery_attempts.inc(&["http_error"]);
+        m.breaker_open.set(&["https://b.example"], 1.0);
+        m.breaker_open.set(&["https://a.example"], 1.0);
+        m.breaker_open.set(&["https://b.example"], 0.0);
+        assert_eq!(m.delivery_attempts.get(&["success"]), 3.0);
+        let text = m.render();
+        let a = text.find("herald_breaker_open{origin=\"https://a.example\"} 1");
+        let b = text.find("herald_breaker_open{origin=\"https://b.example\"} 0");
+        assert!(a.is_some() && b.is_some() && a < b, "{text}");
+        assert!(text.contains("herald_delivery_attempts_total{outcome=\"http_error\"} 1"));
     }
 }

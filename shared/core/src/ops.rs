@@ -1,5 +1,6 @@
 //! The ops listener every process runs: `/healthz` (alive), `/readyz` (NATS and Redis answer),
-//! `/metrics` (Prometheus text 0.0.4).
+//! `/metrics` (Prometheus text 0.0.4). At each scrape it also reads what lives elsewhere: the
+//! NATS client's reconnections and the lag of the consumers the service pulls from.
 
 use std::net::SocketAddr;
 
@@ -11,14 +12,22 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
 use crate::brokers::Brokers;
+use crate::bus::StreamKind;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
 struct OpsState {
     brokers: Brokers,
     metrics: Metrics,
+    consumers: &'static [(StreamKind, &'static str)],
 }
+
+/// How long a scrape waits for JetStream's consumer info before rendering without it.
+const CONSUMER_INFO_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A bound ops listener, not yet serving.
 pub struct OpsServer {
@@ -32,12 +41,26 @@ impl OpsServer {
         brokers: Brokers,
         metrics: Metrics,
     ) -> std::io::Result<Self> {
+        Self::bind_watching(addr, brokers, metrics, &[]).await
+    }
+
+    /// As [`OpsServer::bind`], reporting the lag of `consumers` (stream, durable name).
+    pub async fn bind_watching(
+        addr: SocketAddr,
+        brokers: Brokers,
+        metrics: Metrics,
+        consumers: &'static [(StreamKind, &'static str)],
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(render_metrics))
-            .with_state(OpsState { brokers, metrics });
+            .with_state(OpsState {
+                brokers,
+                metrics,
+                consumers,
+            });
         Ok(Self { listener, router })
     }
 
@@ -82,6 +105,26 @@ async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
 }
 
 async fn render_metrics(State(s): State<OpsState>) -> impl IntoResponse {
+    let connects = s.brokers.nats.statistics().connects.load(Ordering::Relaxed);
+    s.metrics
+        .nats_reconnects
+        .set_total(&[], connects.saturating_sub(1) as f64);
+    for (kind, durable) in s.consumers {
+        let stream = s.brokers.topo.stream_name(*kind);
+        let info = async {
+            let st = s.brokers.js.get_stream(&stream).await.ok()?;
+            st.consumer_info(durable).await.ok()
+        };
+        if let Ok(Some(info)) = tokio::time::timeout(CONSUMER_INFO_TIMEOUT, info).await {
+            let labels = [kind.base_name(), *durable];
+            s.metrics
+                .consumer_pending
+                .set(&labels, info.num_pending as f64);
+            s.metrics
+                .consumer_ack_pending
+                .set(&labels, info.num_ack_pending as f64);
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

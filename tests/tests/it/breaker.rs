@@ -74,6 +74,31 @@ async fn a_failing_origin_gets_probes_only_and_gets_everything_once_it_answers()
         (1..=5).contains(&probes),
         "one probe per {PROBE_MS} ms while open, got {probes} in {window:?}"
     );
+    // The operator sees it open.
+    let ops = w
+        .stack
+        .ops
+        .iter()
+        .find(|(n, _)| *n == "delivery")
+        .map(|(_, a)| a.to_string())
+        .expect("delivery ops");
+    let origin = {
+        let u = url::Url::parse(&w.receiver.url).expect("receiver url");
+        u.origin().ascii_serialization()
+    };
+    let breaker = |ops: String, origin: String| async move {
+        let text = reqwest::get(format!("http://{ops}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let line = format!("herald_breaker_open{{origin=\"{origin}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&line).map(str::to_string))
+            .unwrap_or_else(|| format!("no breaker line in {text}"))
+    };
+    assert_eq!(breaker(ops.clone(), origin.clone()).await, "1");
     // Held items show as RETRYING with a next attempt, their attempts not counted.
     let (_, items) = w
         .stack
@@ -117,6 +142,7 @@ async fn a_failing_origin_gets_probes_only_and_gets_everything_once_it_answers()
         },
     )
     .await;
+    assert_eq!(breaker(ops, origin).await, "0", "closed again");
     let delivered: Vec<Value> = w
         .receiver
         .received()

@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod identity;
 mod lifecycle;
+mod metrics;
 mod pacing;
 mod polling;
 mod process;
