@@ -4,7 +4,7 @@
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
 
-deps: ## install nats-server and redis-server if missing
+deps: ## install what is missing: nats-server, redis-server, chromium and its driver
 	@scripts/deps.sh
 
 build: deps ## build every binary
