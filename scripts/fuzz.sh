@@ -31,14 +31,31 @@ for tool in nats-server redis-server curl python3; do
   command -v "$tool" >/dev/null 2>&1 || { echo "fuzz: $tool not found (make deps installs the brokers)" >&2; exit 1; }
 done
 
+# CPython before 3.12.5 can fail inside ast.parse deep in Hypothesis' recursion ("SystemError: AST
+# constructor recursion depth mismatch", CPython gh-106905), which schemathesis reports as an error
+# of its own: the venv uses a Python without that bug when the machine has one (pyenv's 3.13 here).
+fixed_python() { "$1" -c 'import sys; sys.exit(not (sys.version_info >= (3, 12, 5)))' 2>/dev/null; }
+python=${HERALD_FUZZ_PYTHON:-}
+if [ -z "$python" ]; then
+  for cand in python3.14 python3.13 python3.12 \
+    $(ls -d "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) python3; do
+    if fixed_python "$cand"; then python=$cand; break; fi
+  done
+  if [ -z "$python" ]; then
+    python=python3
+    echo "fuzz: warning: no Python >= 3.12.5 found; $(python3 --version) may hit CPython gh-106905 (a schemathesis runtime error)" >&2
+  fi
+fi
 req=scripts/fuzz-requirements.txt
 venv=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/herald/fuzz-venv
-if ! cmp -s "$req" "$venv/requirements.txt"; then
-  echo "fuzz: installing $(grep -v '^#' "$req" | tr '\n' ' ')into $venv"
+stamp="$(cat "$req")
+# $("$python" --version 2>&1) at $(command -v "$python")"
+if [ "$stamp" != "$(cat "$venv/stamp" 2>/dev/null)" ]; then
+  echo "fuzz: installing $(grep -v '^#' "$req" | tr '\n' ' ')into $venv ($("$python" --version 2>&1))"
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  "$python" -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-  cp "$req" "$venv/requirements.txt"  # the stamp: written only after a complete install
+  printf '%s\n' "$stamp" > "$venv/stamp"  # written only after a complete install
 fi
 
 [ "${HERALD_FUZZ_NO_BUILD:-}" = 1 ] || cargo build -q --workspace --bins
@@ -76,14 +93,24 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Free ports, all held at once while chosen so that none repeats.
+# Free ports below the kernel's ephemeral range (where no outgoing connection can be holding
+# one between the choice and the bind), all held at once while chosen so that none repeats.
 read -r nats_p redis_p gw_p in_p ops_gw ops_in ops_prov ops_poll ops_del \
   dbx_p box_p hs_p qb_p recv_p < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(14)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 32768
+held = []
+while len(held) < 14:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(10000, max(low, 10001))))
+        held.append(s)
+    except OSError:
+        s.close()
+print(" ".join(str(s.getsockname()[1]) for s in held))
 PY
 )
 
@@ -119,9 +146,9 @@ start() { # name ops-port [listen-port]
     "$BIN/herald-$1" >"$dir/$1.log" 2>&1 & pids+=($!)
 }
 wait_for() { # what seconds command...
-  local what=$1 deadline=$((SECONDS + $2)); shift 2
+  local what=$1 secs=$2 deadline=$((SECONDS + $2)); shift 2
   until "$@" >/dev/null 2>&1; do
-    if [ "$SECONDS" -ge "$deadline" ]; then echo "fuzz: $what not ready after $2s" >&2; return 1; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then echo "fuzz: $what not ready after ${secs}s" >&2; return 1; fi
     sleep 0.2
   done
 }
@@ -188,6 +215,9 @@ echo "fuzz: stack up in $((SECONDS - started))s (gateway :$gw_p, instance $insta
 # event and its files), half of the time generated.
 config() { # file instance-token
   cat >"$1" <<TOML
+[cache]
+enabled = false  # no .schemathesis/ in the work tree; a replay needs this run's stack anyway
+
 [auth.openapi.admin]
 bearer = "$admin_token"
 [auth.openapi.platform]
