@@ -4,7 +4,6 @@
 
 const BASE = '/elements/api-v2';
 const CREDENTIALS = 'herald.credentials';
-const TOKENS = 'herald.instanceTokens';
 
 /** An answer other than 2xx, with the API's own message. */
 export class ApiError extends Error {
@@ -40,30 +39,9 @@ export async function signIn(user, org) {
   sessionStorage.setItem(CREDENTIALS, JSON.stringify(c));
 }
 
-/** Forgets everything the console kept: secrets, instance tokens, a pending creation. */
+/** Forgets everything the console kept: the secrets and a pending creation. */
 export function signOut() {
   sessionStorage.clear();
-}
-
-/**
- * An instance's token is returned once, by `POST /instances`; enabling and disabling need it
- * (`PUT|DELETE /instances/enabled` take instance credentials), so the console keeps the tokens
- * of the instances created in this tab.
- */
-export function instanceToken(id) {
-  return (read(TOKENS) || {})[id] || null;
-}
-
-export function keepInstanceToken(id, token) {
-  const all = read(TOKENS) || {};
-  all[id] = token;
-  sessionStorage.setItem(TOKENS, JSON.stringify(all));
-}
-
-export function forgetInstanceToken(id) {
-  const all = read(TOKENS) || {};
-  delete all[id];
-  sessionStorage.setItem(TOKENS, JSON.stringify(all));
 }
 
 /** The query string of the set entries of `params`. */
@@ -113,19 +91,6 @@ export async function call(method, path, body) {
   const c = read(CREDENTIALS);
   if (!c) throw new ApiError(401, 'Sign in first.');
   return request(method, path, { auth: platformAuth(c), body });
-}
-
-/** A call with an instance's credentials (`User …, Element <token>`). */
-export async function callAsInstance(method, path, token) {
-  const c = read(CREDENTIALS);
-  if (!c) throw new ApiError(401, 'Sign in first.');
-  try {
-    return await request(method, path, { auth: `User ${c.user}, Element ${token}` });
-  } catch (err) {
-    // A 401 here is about the instance token, not the user's secrets.
-    err.instance = true;
-    throw err;
-  }
 }
 
 /** A call that needs no credentials (the catalog). */

@@ -54,7 +54,7 @@ function context(path) {
     /** A failed call: a 401 means the secrets are no longer good, so sign in again. */
     failed(err, say) {
       if (signal.aborted) return;
-      if (err instanceof ApiError && err.status === 401 && !err.instance) {
+      if (err instanceof ApiError && err.status === 401) {
         signOut();
         flash = { message: 'The API no longer accepts these secrets; sign in again.', kind: 'error' };
         render();

@@ -7,7 +7,7 @@
 // back), with a random `state` that the callback must carry, so an answer that this tab did not
 // ask for creates nothing.
 
-import { ApiError, call, keepInstanceToken, open, query } from './api.js';
+import { ApiError, call, open, query } from './api.js';
 import { field, fieldError, h, notice, show } from './dom.js';
 
 const PENDING = 'herald.pending';
@@ -315,7 +315,6 @@ export async function callbackView(ctx) {
     if (err instanceof ApiError && err.status === 401) return ctx.failed(err, note.say);
     return retry(err.message);
   }
-  if (instance.token) keepInstanceToken(instance.id, instance.token);
   sessionStorage.removeItem(PENDING);
   ctx.navigate(`/instances/${instance.id}`, {
     replace: true,

@@ -2,9 +2,7 @@
 // instances) and one instance's page: what it is, Enable/Disable, Delete, Poll now, its events,
 // and its configuration (changed with PATCH).
 
-import {
-  call, callAsInstance, forgetInstanceToken, getJson, instanceToken, keepInstanceToken, open,
-} from './api.js';
+import { call, getJson, open } from './api.js';
 import { facts, field, fieldError, h, notice, show, table } from './dom.js';
 import { entryField, entryValue, showApiErrors } from './create.js';
 import { eventsPanel } from './events.js';
@@ -102,8 +100,6 @@ export async function instanceView(ctx, id) {
   const toggle = h('button', { type: 'button' });
   const poll = h('button', { type: 'button', hidden: true }, 'Poll now');
   const del = h('button', { type: 'button', class: 'danger' }, 'Delete');
-  const tokenSlot = h('div', {});
-  let tokenField = null;
   let last = null;
   const draw = (i) => {
     instance = i;
@@ -119,26 +115,8 @@ export async function instanceView(ctx, id) {
 
   toggle.addEventListener('click', async () => {
     const enable = instance.disabled;
-    let token = instanceToken(instance.id);
-    if (!token && tokenField) token = tokenField.control.value.trim();
-    if (!token) {
-      if (!tokenField) {
-        tokenField = field({
-          label: 'Element token',
-          kind: 'secret',
-          hint: 'Enabling and disabling take the instance\'s own credentials (User …, Element <token>). The token is returned once, when the instance is created; this tab keeps it only for instances created here.',
-        });
-        show(tokenSlot, tokenField.wrap);
-      }
-      fieldError(tokenField, 'Enter the instance\'s token.');
-      tokenField.control.focus();
-      return;
-    }
     try {
-      const { data } = await callAsInstance(enable ? 'PUT' : 'DELETE', '/instances/enabled', token);
-      keepInstanceToken(instance.id, token);
-      show(tokenSlot);
-      tokenField = null;
+      const { data } = await call(enable ? 'PUT' : 'DELETE', `/instances/${instance.id}/enabled`);
       draw({ ...data, polling: instance.polling });
       note.say(enable ? 'Instance enabled.' : 'Instance disabled: it takes no hub calls and produces no events.');
     } catch (err) {
@@ -151,7 +129,6 @@ export async function instanceView(ctx, id) {
     if (!window.confirm(`Delete the instance “${instance.name}”? Herald stops its events, removes the provider webhooks it created and forgets its tokens.`)) return;
     try {
       await call('DELETE', `/instances/${instance.id}`);
-      forgetInstanceToken(instance.id);
       ctx.navigate('/instances', { message: { message: `Instance “${instance.name}” deleted.` } });
     } catch (err) {
       ctx.failed(err, note.say);
@@ -170,7 +147,6 @@ export async function instanceView(ctx, id) {
   if (ctx.signal.aborted) return;
   ctx.main.append(
     h('div', { class: 'actions' }, toggle, poll, del),
-    tokenSlot,
     h('section', { 'aria-labelledby': 'inst-events' }, h('h2', { id: 'inst-events' }, 'Events'),
       eventsPanel(ctx, { instance })),
     element ? editForm(ctx, instance, element, draw) : null,

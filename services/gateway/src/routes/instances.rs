@@ -125,14 +125,35 @@ pub async fn delete(
 
 async fn set_enabled(
     state: &AppState,
-    auth: &InstanceAuth,
+    instance_id: u64,
     enabled: bool,
 ) -> Result<Json<Value>, ApiError> {
     let req = ProvisioningRequest::SetEnabledV1 {
-        instance_id: auth.instance.id,
+        instance_id,
         enabled,
     };
     Ok(Json(rpc::call(state, &req).await?))
+}
+
+/// `PUT /instances/{id}/enabled` (ours, platform auth): as `PUT /instances/enabled` without
+/// the instance's token, for the user who owns it (the console uses it).
+pub async fn enable_by_id(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rec = owned(&state, auth.user.id, &id).await?;
+    set_enabled(&state, rec.id, true).await
+}
+
+/// `DELETE /instances/{id}/enabled` (ours, platform auth).
+pub async fn disable_by_id(
+    State(state): State<AppState>,
+    auth: PlatformAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rec = owned(&state, auth.user.id, &id).await?;
+    set_enabled(&state, rec.id, false).await
 }
 
 /// `PUT /instances/enabled` (instance auth): enable the token's instance.
@@ -140,7 +161,7 @@ pub async fn enable(
     State(state): State<AppState>,
     auth: InstanceAuth,
 ) -> Result<Json<Value>, ApiError> {
-    set_enabled(&state, &auth, true).await
+    set_enabled(&state, auth.instance.id, true).await
 }
 
 /// `DELETE /instances/enabled` (instance auth): disable it; it takes no hub calls and produces
@@ -149,5 +170,5 @@ pub async fn disable(
     State(state): State<AppState>,
     auth: InstanceAuth,
 ) -> Result<Json<Value>, ApiError> {
-    set_enabled(&state, &auth, false).await
+    set_enabled(&state, auth.instance.id, false).await
 }

@@ -242,6 +242,32 @@ pub fn operations() -> Vec<Operation> {
             .ok(S::Instance),
         ),
         op(
+            Method::PUT,
+            "/instances/{id}/enabled",
+            put(instances::enable_by_id),
+            Doc::new(
+                "enableInstanceById",
+                "Enable one of the caller's instances",
+                Auth::Platform,
+            )
+            .ok(S::Instance)
+            .status(404)
+            .status(503),
+        ),
+        op(
+            Method::DELETE,
+            "/instances/{id}/enabled",
+            delete(instances::disable_by_id),
+            Doc::new(
+                "disableInstanceById",
+                "Disable one of the caller's instances",
+                Auth::Platform,
+            )
+            .ok(S::Instance)
+            .status(404)
+            .status(503),
+        ),
+        op(
             Method::GET,
             "/instances/{id}",
             get(instances::get_one),
