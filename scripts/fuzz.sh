@@ -63,11 +63,14 @@ BIN=${CARGO_TARGET_DIR:-target}/debug
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/herald-fuzz.XXXXXX")
 pids=()
+st_pid=
 stage=setup
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   local p
+  # timeout passes the TERM on to schemathesis.
+  [ -z "${st_pid:-}" ] || kill -TERM "$st_pid" 2>/dev/null || true
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   # Services drain within HERALD_SHUTDOWN_GRACE_MS; anything still up after 10 s is killed.
   for _ in $(seq 1 50); do
@@ -255,13 +258,19 @@ st_run() { # label config, then filter options
   [ "$left" -gt 5 ] || { echo "fuzz: no time left for the $label pass" >&2; return 124; }
   echo "fuzz: $label pass (seed $seed, $examples examples per operation, ≤ ${left}s)"
   # Unsanitized output: the secrets in a failing case's curl belong to this throwaway stack.
+  # In the background, so that a signal to this script is handled (and the stack stopped) at once.
   timeout --kill-after=10 "$left" "$venv/bin/st" --config-file "$dir/$config.toml" --no-color run \
     "http://127.0.0.1:$gw_p/openapi.json" --url "http://127.0.0.1:$gw_p" \
     --checks "$checks" --mode all --max-examples "$examples" --seed "$seed" \
     --generation-database none --no-shrink --continue-on-failure \
     --phases examples,coverage,fuzzing --workers 2 --request-timeout 20 \
     --suppress-health-check all --warnings off --output-truncate false --output-sanitize false \
-    ${HERALD_FUZZ_REPORT:+--report "$HERALD_FUZZ_REPORT" --report-dir "$dir/report-$label"} "$@"
+    ${HERALD_FUZZ_REPORT:+--report "$HERALD_FUZZ_REPORT" --report-dir "$dir/report-$label"} "$@" &
+  st_pid=$!
+  local rc=0
+  wait "$st_pid" || rc=$?
+  st_pid=
+  return "$rc"
 }
 stage=fuzz
 deadline=$((SECONDS + limit))
