@@ -251,7 +251,7 @@ checks=${HERALD_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_
 webhooks='^[A-Z]+ /elements/api-v2/hubs/documents/webhooks'
 # Operations that end the instance (or switch it off) would leave every later hub or instance
 # case testing only "not found": they run in the last pass, after everything else.
-destructive='^(DELETE /elements/api-v2/instances/\{id\}|DELETE /elements/api-v2/instances/enabled)$'
+destructive='^DELETE /elements/api-v2/instances/(\{id\}|enabled|\{id\}/enabled)$'
 st_run() { # label config, then filter options
   local label=$1 config=$2; shift 2
   local left=$((deadline - SECONDS))
