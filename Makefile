@@ -16,11 +16,12 @@ run: deps ## the whole system locally (brokers if needed, five services, demo pr
 test: deps ## everything CI checks: unit and end-to-end tests
 	@scripts/test.sh
 
-lint: ## formatting, clippy, the OpenAPI document, and the k8s/ manifests and Dockerfile
+lint: ## formatting, clippy, the OpenAPI document, k8s/ manifests and Dockerfile, cargo deny
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	@scripts/openapi-check.sh
 	@scripts/manifests-check.sh
+	@scripts/deny.sh
 
 bench: deps ## load benchmarks: hubspot (open loop), webhooks (Dropbox), polling; see README
 	cargo build --release --workspace --bins
