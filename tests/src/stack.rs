@@ -11,6 +11,30 @@ use crate::procs::{Nats, Redis};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-for-the-e2e-suite-0001";
 
+/// A service binary running as its own process; killed when dropped, so a test that fails
+/// half-way leaves nothing running behind it.
+pub struct Process(pub std::process::Child);
+
+impl std::ops::Deref for Process {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A running service and how to stop it.
 pub struct Running {
     pub stop: CancellationToken,
@@ -197,7 +221,7 @@ impl Stack {
     }
 
     /// Runs a service binary as its own OS process with this stack's settings (plus `extra`).
-    pub fn spawn_process(&self, binary: &str, extra: &[(&str, String)]) -> std::process::Child {
+    pub fn spawn_process(&self, binary: &str, extra: &[(&str, String)]) -> Process {
         let exe = std::env::current_exe().expect("test exe");
         let dir = exe
             .parent()
@@ -223,6 +247,7 @@ impl Stack {
         cmd.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
+            .map(Process)
             .unwrap_or_else(|e| panic!("{binary} (run `cargo build --workspace --bins`): {e}"))
     }
 
