@@ -98,3 +98,68 @@ async fn a_redis_restart_keeps_instances_and_stops_no_service() {
     assert_eq!(recs[0]["instanceId"], id);
     w.stack.shutdown().await;
 }
+
+/// A burst of changes while ingest (its own process) is killed with SIGKILL and started again:
+/// every change arrives, none under two ids. Dropbox retries what the dead process refused,
+/// and what it had accepted is in JetStream already.
+#[tokio::test]
+async fn a_burst_through_an_ingest_killed_mid_way_loses_nothing() {
+    const CHANGES: usize = 300;
+    let mut w = create_test_world().await;
+    create_test_instance(&w).await;
+    w.stack.stop("ingest").await;
+    let at = [("HERALD_LISTEN_ADDR", w.stack.ingest.to_string())];
+    let mut ingest = w.stack.spawn_process("herald-ingest", &at);
+    for n in 0..CHANGES / 2 {
+        w.dropbox.upload_external(&format!("/burst/{n}.txt"));
+    }
+    until(
+        "some of the burst delivered",
+        Duration::from_secs(30),
+        || async {
+            let n = w.receiver.received().len();
+            (n > 0).then_some(()).ok_or("nothing yet".to_string())
+        },
+    )
+    .await;
+    let _ = ingest.kill();
+    let _ = ingest.wait();
+    for n in CHANGES / 2..CHANGES {
+        w.dropbox.upload_external(&format!("/burst/{n}.txt"));
+    }
+    let _ingest = w.stack.spawn_process("herald-ingest", &at);
+    let ids_by_path = || {
+        let mut m: std::collections::HashMap<String, std::collections::HashSet<String>> =
+            Default::default();
+        for r in w.receiver.received() {
+            let id = r.header("elements-webhook-id").unwrap_or_default();
+            for e in r.json()["response"]["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let path = e["path"].as_str().unwrap_or_default();
+                if path.ends_with(".txt") {
+                    m.entry(path.to_string()).or_default().insert(id.clone());
+                }
+            }
+        }
+        m
+    };
+    until(
+        "every change delivered",
+        Duration::from_secs(60),
+        || async {
+            let n = ids_by_path().len();
+            (n >= CHANGES)
+                .then_some(())
+                .ok_or(format!("{n} of {CHANGES}"))
+        },
+    )
+    .await;
+    let got = ids_by_path();
+    assert_eq!(got.len(), CHANGES);
+    for (path, ids) in got {
+        assert_eq!(ids.len(), 1, "{path} under {ids:?}");
+    }
+}
