@@ -111,7 +111,8 @@ impl Schema {
     fn media(self) -> &'static str {
         match self {
             Self::Upload => "multipart/form-data",
-            Self::FileBytes => "application/octet-stream",
+            // The file's own type (text/plain, image/png, …), whatever it is.
+            Self::FileBytes => "*/*",
             _ => "application/json",
         }
     }
