@@ -34,6 +34,13 @@ pub enum SyncError {
     Busy(u64),
     #[error("instance {0}: {1}")]
     Unusable(u64, String),
+    /// The round that handled this delivery together with others failed (see `pushed`).
+    #[error("instance {instance}: {message}")]
+    Round {
+        instance: u64,
+        message: String,
+        transient: bool,
+    },
 }
 
 impl SyncError {
@@ -54,6 +61,7 @@ impl SyncError {
             Self::Provider(e) => e.is_transient(),
             Self::Token(e) => e.is_transient(),
             Self::Unusable(..) => false,
+            Self::Round { transient, .. } => *transient,
         }
     }
 }

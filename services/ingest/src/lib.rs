@@ -7,6 +7,7 @@
 //! - [`normalizer`]: the WEBHOOKS consumer; hands each delivery to its instances.
 //! - [`feed_sync`]: one instance's change feed → staged batch → EVENTS → committed cursor.
 //! - [`local_locks`]: this replica's per-instance queue (waiters do not poll Redis).
+//! - [`pushed_queue`]: this replica's pushed deliveries per instance, taken together by rounds.
 //! - [`pushed`]: one instance's share of a delivery that carries its changes → EVENTS, once.
 //!
 //! The endpoint and the workers can run in separate replicas (`HERALD_INGEST_HTTP_ENABLED`,
@@ -17,6 +18,7 @@ pub mod feed_sync;
 pub mod local_locks;
 pub mod normalizer;
 pub mod pushed;
+pub mod pushed_queue;
 pub mod routes;
 
 use herald_elements::http::Http;
@@ -83,6 +85,7 @@ pub struct Shared {
     pub secret_box: SecretBox,
     pub directory: Directory,
     pub local_locks: local_locks::InstanceLocks,
+    pub pushed: pushed_queue::PushedQueues,
     pub urls: ElementUrls,
     pub public_url: String,
     pub http: Http,
@@ -107,6 +110,7 @@ impl App {
         let shared = Shared {
             directory: Directory::new(brokers.clone(), c.secret_box.clone()),
             local_locks: local_locks::InstanceLocks::default(),
+            pushed: pushed_queue::PushedQueues::default(),
             brokers: brokers.clone(),
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),

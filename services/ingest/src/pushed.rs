@@ -1,10 +1,12 @@
 //! One instance's share of a delivery that carries its changes (Box, HubSpot, QuickBooks).
 //!
-//! Under the instance's feed lease: republish a staged batch if a previous run died after
-//! staging; normalize the delivery's events for this instance; drop those whose change key was
-//! already notified (a provider retry, a redelivery of the same stored delivery, a repeat within
-//! the batch); stage, publish and commit the rest with their keys (`store::sync`). A crash
-//! anywhere repeats the same notifications with the same ids, never different ones.
+//! Deliveries for one instance waiting in this replica are taken together (`pushed_queue`), and
+//! for each round, under the instance's feed lease: republish a staged batch if a previous run
+//! died after staging; normalize the deliveries' events for this instance; drop those whose
+//! change key was already notified (a provider retry, a redelivery of the same stored delivery,
+//! a repeat within the round); stage, publish and commit the rest with their keys
+//! (`store::sync`), each delivery's notifications carrying its own raw body. A crash anywhere
+//! repeats the same notifications with the same ids, never different ones.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -15,93 +17,175 @@ use herald_core::store::{instances, sync};
 use herald_core::time::now_rfc3339;
 use herald_elements::changes::WEBHOOK_BATCH;
 use herald_elements::{webhooks, ElementKey};
+use tokio::sync::oneshot;
 
 use crate::feed_sync::{Delivery, SyncError};
+use crate::pushed_queue::{Answer, Job};
 use crate::Shared;
 
-/// How long one instance's share may hold its lease (renewed while it works).
+/// How long one round may hold its instance's lease (renewed while it works).
 const LEASE_MS: u64 = 30_000;
-/// How long to wait for another worker holding the instance.
+/// How long to wait for another replica holding the instance.
 const LEASE_WAIT: Duration = Duration::from_secs(30);
+/// The most provider deliveries one round takes.
+const ROUND_MAX: usize = 32;
 
 /// Notifies the instance of the delivery's changes it has not been notified of; returns how many
-/// events went out.
+/// events went out. Deliveries for one instance that arrive while a round runs are handled
+/// together by the next one.
 pub async fn deliver(
     s: &Shared,
     element: ElementKey,
     inst: &InstanceRecord,
     delivery: &Delivery<'_>,
 ) -> Result<usize, SyncError> {
-    // This replica's workers queue here; the lease then settles it with other replicas.
-    let _local = tokio::time::timeout(LEASE_WAIT, s.local_locks.lock(inst.id))
-        .await
-        .map_err(|_| SyncError::Busy(inst.id))?;
-    let lock = s.brokers.keys.lock(inst.id, "feed");
+    let (answer, rx) = oneshot::channel();
+    let job = Job {
+        element,
+        id: delivery.id.to_string(),
+        body: delivery.body.to_string(),
+        received_at_ms: delivery.received_at_ms,
+        trace_parent: delivery.trace_parent.map(str::to_string),
+        answer,
+    };
+    if s.pushed.push(inst.id, job) {
+        // The rounds run on their own task: no worker waits longer than for its own answer.
+        tokio::spawn(run(s.clone(), inst.id));
+    }
+    match rx.await {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err((message, transient))) => Err(SyncError::Round {
+            instance: inst.id,
+            message,
+            transient,
+        }),
+        // The runner was stopped (shutdown) before this one's round: retried.
+        Err(_) => Err(SyncError::Busy(inst.id)),
+    }
+}
+
+/// Gives the instance up if the runner stops before its queue is empty.
+struct Runner<'a> {
+    s: &'a Shared,
+    id: u64,
+    finished: bool,
+}
+
+impl Drop for Runner<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.s.pushed.abandon(self.id);
+        }
+    }
+}
+
+/// Runs rounds for the instance until no delivery waits.
+async fn run(s: Shared, id: u64) {
+    let mut runner = Runner {
+        s: &s,
+        id,
+        finished: false,
+    };
+    while let Some(jobs) = s.pushed.take(id, ROUND_MAX) {
+        let answers: Vec<Answer> = match round(&s, id, &jobs).await {
+            Ok(counts) => counts.into_iter().map(Ok).collect(),
+            Err(e) => {
+                let (message, transient) = (e.to_string(), e.is_transient());
+                jobs.iter()
+                    .map(|_| Err((message.clone(), transient)))
+                    .collect()
+            }
+        };
+        for (job, answer) in jobs.into_iter().zip(answers) {
+            let _ = job.answer.send(answer);
+        }
+    }
+    runner.finished = true;
+}
+
+async fn round(s: &Shared, id: u64, jobs: &[Job]) -> Result<Vec<usize>, SyncError> {
+    let lock = s.brokers.keys.lock(id, "feed");
     let lease = sync::Lease::acquire(&s.brokers.redis, &lock, LEASE_MS, LEASE_WAIT)
         .await?
-        .ok_or(SyncError::Busy(inst.id))?;
-    let result = locked(s, element, inst.id, delivery, lease.fence()).await;
+        .ok_or(SyncError::Busy(id))?;
+    let result = locked(s, id, jobs, lease.fence()).await;
     lease.release().await;
     result
 }
 
 async fn locked(
     s: &Shared,
-    element: ElementKey,
     id: u64,
-    delivery: &Delivery<'_>,
+    jobs: &[Job],
     fence: &sync::Fence,
-) -> Result<usize, SyncError> {
+) -> Result<Vec<usize>, SyncError> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     // Re-read: the instance may have changed (or gone) while we waited for the lease.
     let Some(inst) = instances::get(&mut conn, keys, id).await? else {
-        return Ok(0);
+        return Ok(vec![0; jobs.len()]);
     };
     let cursor = outbox::resume(&s.brokers, &inst, fence)
         .await?
         .unwrap_or_default();
     // Disabled, or events off: what arrives meanwhile is dropped, not queued.
     if !inst.accepts_events() {
-        return Ok(0);
+        return Ok(vec![0; jobs.len()]);
     }
-    let mut pushed = webhooks::events(element, delivery.body.as_bytes(), &inst, &now_rfc3339());
-    // A change without a key of its own is identified by the stored delivery it came in.
-    for (n, p) in pushed.iter_mut().enumerate() {
-        if p.key.is_none() {
-            p.key = Some(format!("delivery:{}:{n}", delivery.id));
-        }
-    }
-    let change_keys: Vec<String> = pushed.iter().filter_map(|p| p.key.clone()).collect();
+    let now = now_rfc3339();
+    let pushed: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            let mut pushed = webhooks::events(job.element, job.body.as_bytes(), &inst, &now);
+            // A change without a key of its own is identified by the stored delivery it came in.
+            for (n, p) in pushed.iter_mut().enumerate() {
+                if p.key.is_none() {
+                    p.key = Some(format!("delivery:{}:{n}", job.id));
+                }
+            }
+            pushed
+        })
+        .collect();
+    let change_keys: Vec<String> = pushed
+        .iter()
+        .flatten()
+        .filter_map(|p| p.key.clone())
+        .collect();
     let mut known: HashSet<String> = sync::accepted(&mut conn, keys, id, &change_keys).await?;
-    let mut events = Vec::new();
-    let mut accepted = Vec::new();
-    for p in pushed {
-        let Some(k) = p.key else { continue };
-        if known.insert(k.clone()) {
-            events.push(p.event);
-            accepted.push(k);
+    let mut counts = Vec::with_capacity(jobs.len());
+    let mut found = Vec::new();
+    for (job, pushed) in jobs.iter().zip(pushed) {
+        let mut events = Vec::new();
+        let mut accepted = Vec::new();
+        for p in pushed {
+            let Some(k) = p.key else { continue };
+            if known.insert(k.clone()) {
+                events.push(p.event);
+                accepted.push(k);
+            }
         }
+        counts.push(events.len());
+        if events.is_empty() {
+            continue;
+        }
+        s.metrics
+            .events_normalized
+            .add(&[job.element.as_str()], events.len() as f64);
+        found.push(outbox::Found {
+            events,
+            from_cursor: cursor.clone(),
+            to_cursor: cursor.clone(),
+            event_date_ms: job.received_at_ms,
+            seen_set: Vec::new(),
+            seen_del: Vec::new(),
+            provider_data: job.body.clone(),
+            trace_parent: job.trace_parent.clone(),
+            accepted,
+        });
     }
-    let produced = events.len();
-    if produced == 0 {
-        return Ok(0);
+    if !found.is_empty() {
+        let batch = outbox::build_many(&s.brokers, &inst, found, WEBHOOK_BATCH).await?;
+        outbox::deliver(&s.brokers, &inst, &batch, fence).await?;
     }
-    s.metrics
-        .events_normalized
-        .add(&[element.as_str()], produced as f64);
-    let found = outbox::Found {
-        events,
-        from_cursor: cursor.clone(),
-        to_cursor: cursor,
-        event_date_ms: delivery.received_at_ms,
-        seen_set: Vec::new(),
-        seen_del: Vec::new(),
-        provider_data: delivery.body.to_string(),
-        trace_parent: delivery.trace_parent.map(str::to_string),
-        accepted,
-    };
-    let batch = outbox::build(&s.brokers, &inst, found, WEBHOOK_BATCH).await?;
-    outbox::deliver(&s.brokers, &inst, &batch, fence).await?;
-    Ok(produced)
+    Ok(counts)
 }

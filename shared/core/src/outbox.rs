@@ -56,9 +56,25 @@ pub async fn build(
     found: Found,
     per_notification: usize,
 ) -> Result<PendingBatch, OutboxError> {
+    build_many(brokers, inst, vec![found], per_notification).await
+}
+
+/// As [`build`] for several provider deliveries at once (one instance's pushed deliveries that
+/// waited for the same round): each gets its own notifications, in the order given, each
+/// carrying its delivery's raw body, trace and date; the ids of all of them are taken in one
+/// command per sequence.
+pub async fn build_many(
+    brokers: &Brokers,
+    inst: &InstanceRecord,
+    found: Vec<Found>,
+    per_notification: usize,
+) -> Result<PendingBatch, OutboxError> {
     let keys = &brokers.keys;
     let per = per_notification.max(1);
-    let count = found.events.len().div_ceil(per) as u64;
+    let count: u64 = found
+        .iter()
+        .map(|f| f.events.len().div_ceil(per) as u64)
+        .sum();
     // Every id of the batch in one command per sequence, both sent at once.
     let (first_event, first_notification) = if count == 0 {
         (0, 0)
@@ -69,35 +85,48 @@ pub async fn build(
             next_ids(&mut b, keys, IdKind::Notification, count)
         )?
     };
+    let joined = found.len() > 1;
     let mut notifications = Vec::new();
-    let mut events = found.events.into_iter().peekable();
-    for k in 0..count {
-        let chunk: Vec<Value> = events.by_ref().take(per).collect();
-        let (event_id, notification_id) = (first_event + k, first_notification + k);
-        let body = json!({
-            "eventId": event_id,
-            "instanceId": inst.id,
-            "notificationId": notification_id,
-            "elementKey": inst.element_key,
-            "response": {"events": chunk},
+    let mut k = 0;
+    let mut batch = PendingBatch::default();
+    for (n, f) in found.into_iter().enumerate() {
+        let origin = joined.then(|| sync::Origin {
+            provider_data: f.provider_data.clone(),
+            trace_parent: f.trace_parent.clone(),
+            event_date_ms: f.event_date_ms,
         });
-        notifications.push(StagedNotification {
-            event_id,
-            notification_id,
-            body: body.to_string(),
-        });
+        let mut events = f.events.into_iter().peekable();
+        while events.peek().is_some() {
+            let chunk: Vec<Value> = events.by_ref().take(per).collect();
+            let (event_id, notification_id) = (first_event + k, first_notification + k);
+            k += 1;
+            let body = json!({
+                "eventId": event_id,
+                "instanceId": inst.id,
+                "notificationId": notification_id,
+                "elementKey": inst.element_key,
+                "response": {"events": chunk},
+            });
+            notifications.push(StagedNotification {
+                event_id,
+                notification_id,
+                body: body.to_string(),
+                origin: origin.clone(),
+            });
+        }
+        batch.accepted.extend(f.accepted);
+        batch.seen_set.extend(f.seen_set);
+        batch.seen_del.extend(f.seen_del);
+        if n == 0 {
+            batch.from_cursor = f.from_cursor;
+            batch.event_date_ms = f.event_date_ms;
+            batch.provider_data = f.provider_data;
+            batch.trace_parent = f.trace_parent;
+        }
+        batch.to_cursor = f.to_cursor;
     }
-    Ok(PendingBatch {
-        from_cursor: found.from_cursor,
-        to_cursor: found.to_cursor,
-        notifications,
-        seen_set: found.seen_set,
-        seen_del: found.seen_del,
-        event_date_ms: found.event_date_ms,
-        provider_data: found.provider_data,
-        trace_parent: found.trace_parent,
-        accepted: found.accepted,
-    })
+    batch.notifications = notifications;
+    Ok(batch)
 }
 
 fn done(f: sync::Fenced) -> Result<(), OutboxError> {
@@ -158,15 +187,24 @@ async fn publish(
             instance_id: inst.id,
             user_id: inst.user_id,
             element_key: inst.element_key.clone(),
-            event_date_ms: batch.event_date_ms,
+            event_date_ms: n
+                .origin
+                .as_ref()
+                .map_or(batch.event_date_ms, |o| o.event_date_ms),
             status: EventStatus::Received,
             attempts: 0,
             last_attempt: None,
             next_attempt_ms: None,
             failure_reason: None,
             body: n.body.clone(),
-            provider_data: batch.provider_data.clone(),
-            trace_parent: batch.trace_parent.clone(),
+            provider_data: n
+                .origin
+                .as_ref()
+                .map_or_else(|| batch.provider_data.clone(), |o| o.provider_data.clone()),
+            trace_parent: n
+                .origin
+                .as_ref()
+                .map_or_else(|| batch.trace_parent.clone(), |o| o.trace_parent.clone()),
             callback_url: None,
         };
         records.push(rec);

@@ -437,3 +437,50 @@ async fn a_disabled_instance_gets_nothing_and_after_enabling_only_new_batches() 
     w.wait_quiet().await;
     assert_eq!(object_ids(&w.events_for(id)), sent_ids(&fresh));
 }
+
+/// Many one-event deliveries to one instance at once (they are handled a round of several at a
+/// time): every event once, each notification in its own delivery's trace and with its own
+/// delivery's raw body as `providerData`.
+#[tokio::test]
+async fn concurrent_deliveries_to_one_instance_each_keep_their_own_body() {
+    let w = create_test_webhook_world().await;
+    let (id, _) = create_test_hubspot_instance(&w).await;
+    let url = w.ingest_url("hubspot");
+    let sender = hubspot(Signing::V1);
+    let events: Vec<Event> = (0..60u64)
+        .map(|i| Event::new(HUBSPOT_PORTAL, "contact.creation", 20_000 + i))
+        .collect();
+    let bodies: Vec<String> = events.iter().map(|e| batch_body(&[e.clone()])).collect();
+    let sent = join_all(bodies.iter().map(|b| sender.post_once(&url, b))).await;
+    assert!(sent.iter().all(|s| *s == 200), "{sent:?}");
+    w.wait_for_events(id, 60).await;
+    w.wait_quiet().await;
+    let notes = w.notifications_for(id);
+    assert_eq!(notes.len(), 60, "one notification per one-event delivery");
+    let mut seen = std::collections::HashSet::new();
+    for n in &notes {
+        let object = n["response"]["events"][0]["objectId"]
+            .as_u64()
+            .expect("object");
+        assert!(seen.insert(object), "{object} twice");
+        let (st, detail) = w
+            .stack
+            .call(
+                Method::GET,
+                &format!("/instances/events/{}", n["eventId"]),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200);
+        // The raw body, as a string or as parsed JSON: one event, this notification's.
+        let raw = match &detail["providerData"] {
+            Value::String(s) => serde_json::from_str::<Value>(s).unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        let objects: Vec<u64> = raw
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["objectId"].as_u64()).collect())
+            .unwrap_or_default();
+        assert_eq!(objects, [object], "its own delivery's body: {raw}");
+    }
+}

@@ -38,7 +38,7 @@ use super::{corrupt, Conn, StoreResult};
 use crate::keys::Keys;
 
 /// A batch built but not yet committed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PendingBatch {
     /// The cursor the batch was read from (a reset cursor makes its cursor move void).
     #[serde(default)]
@@ -66,6 +66,18 @@ pub struct StagedNotification {
     pub event_id: u64,
     pub notification_id: u64,
     pub body: String,
+    /// Where this notification came from, when a batch joins several provider deliveries
+    /// (absent: the batch's own `provider_data`, `trace_parent`, `event_date_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// The provider delivery a notification came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Origin {
+    pub provider_data: String,
+    pub trace_parent: Option<String>,
+    pub event_date_ms: i64,
 }
 
 #[derive(Debug, Clone, Default)]
