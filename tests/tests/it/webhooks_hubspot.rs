@@ -450,7 +450,10 @@ async fn concurrent_deliveries_to_one_instance_each_keep_their_own_body() {
     let events: Vec<Event> = (0..60u64)
         .map(|i| Event::new(HUBSPOT_PORTAL, "contact.creation", 20_000 + i))
         .collect();
-    let bodies: Vec<String> = events.iter().map(|e| batch_body(&[e.clone()])).collect();
+    let bodies: Vec<String> = events
+        .iter()
+        .map(|e| batch_body(std::slice::from_ref(e)))
+        .collect();
     let sent = join_all(bodies.iter().map(|b| sender.post_once(&url, b))).await;
     assert!(sent.iter().all(|s| *s == 200), "{sent:?}");
     w.wait_for_events(id, 60).await;
