@@ -11,10 +11,10 @@ use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind};
 use herald_core::consume;
 use herald_core::model::{EventStatus, NotificationMessage};
-use herald_core::store::events;
+use herald_core::store::{events, instances};
 use tokio_util::sync::CancellationToken;
 
-use crate::deliver::deliver;
+use crate::deliver::{deliver, deliver_loaded};
 use crate::Shared;
 
 pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
@@ -67,16 +67,30 @@ async fn replay(
 
 async fn handle(s: &Shared, msg: Message) {
     let result = match serde_json::from_slice::<NotificationMessage>(&msg.payload) {
-        Ok(NotificationMessage::V1 { event_id, .. }) => {
-            let mut conn = s.brokers.redis.clone();
-            match events::dispatch(&mut conn, &s.brokers.keys, event_id).await {
+        Ok(NotificationMessage::V1 {
+            event_id,
+            instance_id,
+        }) => {
+            // The record (marked DISPATCHED) and its instance, read at once.
+            let (mut a, mut b) = (s.brokers.redis.clone(), s.brokers.redis.clone());
+            let keys = &s.brokers.keys;
+            let (dispatched, inst) = tokio::join!(
+                events::dispatch_get(&mut a, keys, event_id),
+                instances::get(&mut b, keys, instance_id)
+            );
+            match (dispatched, inst) {
                 // Only a fresh or interrupted notification is attempted here; one already in
                 // the retry schedule or settled belongs to the pump or is done.
-                Ok(Some(EventStatus::Received | EventStatus::Dispatched)) => {
+                (Ok(Some((EventStatus::Received | EventStatus::Dispatched, rec))), Ok(inst))
+                    if rec.instance_id == instance_id =>
+                {
+                    deliver_loaded(s, rec, inst).await
+                }
+                (Ok(Some((EventStatus::Received | EventStatus::Dispatched, _))), Ok(_)) => {
                     deliver(s, event_id, Some(EventStatus::Dispatched)).await
                 }
-                Ok(_) => Ok(()),
-                Err(e) => Err(e),
+                (Ok(_), Ok(_)) => Ok(()),
+                (Err(e), _) | (_, Err(e)) => Err(e),
             }
         }
         Ok(NotificationMessage::ResendV1 {

@@ -19,14 +19,26 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
     let Some(rec) = events::get(&mut conn, keys, event_id).await? else {
         return Ok(());
     };
+    if only_if.is_some_and(|st| st != rec.status) && !rec.status.is_settled() {
+        return Ok(());
+    }
+    let inst = instances::get(&mut conn, keys, rec.instance_id).await?;
+    deliver_loaded(s, rec, inst).await
+}
+
+/// [`deliver`] with the record and its instance already read (the consumer reads both at once).
+pub async fn deliver_loaded(
+    s: &Shared,
+    rec: EventRecord,
+    inst: Option<InstanceRecord>,
+) -> StoreResult<()> {
+    let mut conn = s.brokers.redis.clone();
+    let keys = &s.brokers.keys;
+    let event_id = rec.id;
     if rec.status.is_settled() {
         // A settled record left in the retry schedule (e.g. a manual retry won) leaves it.
         return herald_core::store::retries::remove(&mut conn, keys, event_id).await;
     }
-    if only_if.is_some_and(|st| st != rec.status) {
-        return Ok(());
-    }
-    let inst = instances::get(&mut conn, keys, rec.instance_id).await?;
     let callback = inst.as_ref().and_then(|i| callback_of(&rec, i));
     let (Some(inst), Some(callback)) = (inst, callback) else {
         let reason = "instance deleted or has no callback URL".to_string();
@@ -79,18 +91,22 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
     }
     let result = attempt(s, &rec, &inst, &callback, false).await;
     let success = result.success;
-    let settled = settle(s, &rec, result).await;
-    // Counted after the outcome is recorded; a closing breaker hands back what it held.
-    let released = breakers::report(
-        &mut conn,
-        keys,
-        &origin,
-        &token,
-        success,
-        now_ms(),
-        s.breaker,
-    )
-    .await?;
+    // The outcome recorded and the origin's slot given back at once (one round trip); a closing
+    // breaker hands back what it held.
+    let mut report_conn = conn.clone();
+    let (settled, released) = tokio::join!(
+        settle(s, &rec, result),
+        breakers::report(
+            &mut report_conn,
+            keys,
+            &origin,
+            &token,
+            success,
+            now_ms(),
+            s.breaker,
+        )
+    );
+    let released = released?;
     if success {
         // A success closes the origin's breaker.
         s.metrics.breaker_open.set(&[&origin], 0.0);

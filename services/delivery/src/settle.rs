@@ -95,15 +95,24 @@ pub async fn record(
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     if let AttemptOutcome::Retrying { next_ms } = &outcome {
+        // Scheduled before the record says RETRYING: a crash between can only add an attempt.
         retries::schedule(&mut conn, keys, event_id, *next_ms).await?;
     }
-    events::record_attempt(&mut conn, keys, event_id, attempt, &outcome).await?;
     if matches!(
         outcome,
         AttemptOutcome::Notified | AttemptOutcome::Failed { .. }
     ) {
-        retries::remove(&mut conn, keys, event_id).await?;
+        // Settled: the record and leaving the schedule in one round trip (order is free: the
+        // pump skips a settled record).
+        let mut other = conn.clone();
+        let (recorded, removed) = tokio::join!(
+            events::record_attempt(&mut conn, keys, event_id, attempt, &outcome),
+            retries::remove(&mut other, keys, event_id)
+        );
+        recorded?;
+        return removed;
     }
+    events::record_attempt(&mut conn, keys, event_id, attempt, &outcome).await?;
     Ok(())
 }
 

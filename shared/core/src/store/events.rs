@@ -155,6 +155,32 @@ fn parse(key: &str, m: HashMap<String, String>) -> StoreResult<EventRecord> {
     })
 }
 
+static DISPATCH_GET: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return false end
+if s == 'RECEIVED' then redis.call('HSET', KEYS[1], 'status', 'DISPATCHED') end
+return {s, redis.call('HGETALL', KEYS[1])}
+"#,
+);
+
+/// As [`dispatch`], answering the record too (as it is after the mark): one round trip for what
+/// the delivery consumer needs first.
+pub async fn dispatch_get(
+    conn: &mut Conn,
+    keys: &Keys,
+    id: u64,
+) -> StoreResult<Option<(EventStatus, EventRecord)>> {
+    let key = keys.event(id);
+    let found: Option<(String, HashMap<String, String>)> =
+        DISPATCH_GET.get().key(&key).invoke_async(conn).await?;
+    let Some((prev, fields)) = found else {
+        return Ok(None);
+    };
+    let prev = EventStatus::parse(&prev).ok_or_else(|| corrupt(&key, "status"))?;
+    Ok(Some((prev, parse(&key, fields)?)))
+}
+
 /// Marks a `RECEIVED` record `DISPATCHED`; returns the status it had (None: no record).
 pub async fn dispatch(conn: &mut Conn, keys: &Keys, id: u64) -> StoreResult<Option<EventStatus>> {
     let prev: Option<String> = DISPATCH
