@@ -5,6 +5,21 @@ use serde_json::{json, Map, Value};
 
 use crate::routes::{Operation, BASE};
 
+/// The delivery statuses of a notification.
+pub const EVENT_STATUSES: [&str; 5] = ["RECEIVED", "DISPATCHED", "NOTIFIED", "RETRYING", "FAILED"];
+
+/// Every webhook trigger Box documents: Box refuses any other (400).
+const BOX_TRIGGERS: &str =
+    "FILE.UPLOADED FILE.PREVIEWED FILE.DOWNLOADED FILE.TRASHED FILE.DELETED \
+    FILE.RESTORED FILE.COPIED FILE.MOVED FILE.LOCKED FILE.UNLOCKED FILE.RENAMED FOLDER.CREATED \
+    FOLDER.RENAMED FOLDER.DOWNLOADED FOLDER.RESTORED FOLDER.DELETED FOLDER.COPIED FOLDER.MOVED \
+    FOLDER.TRASHED COMMENT.CREATED COMMENT.UPDATED COMMENT.DELETED COLLABORATION.CREATED \
+    COLLABORATION.ACCEPTED COLLABORATION.REJECTED COLLABORATION.REMOVED COLLABORATION.UPDATED \
+    SHARED_LINK.CREATED SHARED_LINK.UPDATED SHARED_LINK.DELETED METADATA_INSTANCE.CREATED \
+    METADATA_INSTANCE.UPDATED METADATA_INSTANCE.DELETED TASK_ASSIGNMENT.CREATED \
+    TASK_ASSIGNMENT.UPDATED SIGN_REQUEST.COMPLETED SIGN_REQUEST.DECLINED SIGN_REQUEST.EXPIRED \
+    SIGN_REQUEST.SIGNER_EMAIL_BOUNCED WEBHOOK.DELETED";
+
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy)]
 pub enum Auth {
@@ -17,16 +32,98 @@ pub enum Auth {
     Admin,
 }
 
-/// A query parameter.
-#[derive(Debug, Clone, Copy)]
+/// A query or path parameter, with the schema of its value.
+#[derive(Debug, Clone)]
 pub struct Param {
     pub name: &'static str,
+    pub in_path: bool,
     pub required: bool,
+    /// Sent empty, it counts as left out (`allowEmptyValue`).
+    pub empty_is_absent: bool,
+    pub schema: Value,
 }
 
 impl Param {
-    pub const fn query(name: &'static str, required: bool) -> Self {
-        Self { name, required }
+    /// A query parameter the call needs.
+    pub fn query(name: &'static str, schema: Value) -> Self {
+        Self {
+            name,
+            in_path: false,
+            required: true,
+            empty_is_absent: false,
+            schema,
+        }
+    }
+    /// A query parameter the call may leave out.
+    pub fn optional(name: &'static str, schema: Value) -> Self {
+        Self {
+            required: false,
+            ..Self::query(name, schema)
+        }
+    }
+    /// A filter: left out or sent empty, it does not apply.
+    pub fn filter(name: &'static str, schema: Value) -> Self {
+        Self {
+            empty_is_absent: true,
+            ..Self::optional(name, schema)
+        }
+    }
+    /// A path parameter other than the default ones (see [`path_params`]).
+    pub fn path(name: &'static str, schema: Value) -> Self {
+        Self {
+            in_path: true,
+            ..Self::query(name, schema)
+        }
+    }
+
+    fn json(&self) -> Value {
+        let place = if self.in_path { "path" } else { "query" };
+        let mut p = json!({"name": self.name, "in": place, "required": self.required, "schema": self.schema});
+        if self.empty_is_absent {
+            p["allowEmptyValue"] = json!(true);
+        }
+        p
+    }
+}
+
+/// Schemas of values, each named for what the server checks. Where the server trims a value
+/// first, the schema asks for it untrimmed.
+pub mod value {
+    use serde_json::{json, Value};
+
+    /// A hub path: from `/`, with no `.` or `..` segment.
+    const HUB_PATH: &str = r"^/(?!(?:[^/]*/)*\.\.?(?:/|\s*$))";
+
+    pub fn text() -> Value {
+        json!({"type": "string"})
+    }
+    /// Something besides white space.
+    pub fn non_blank() -> Value {
+        json!({"type": "string", "pattern": r"\S"})
+    }
+    /// A numeric id. Ids start at 1; any other value is answered 404, as an unknown id is.
+    pub fn id() -> Value {
+        json!({"type": "integer", "format": "int64", "minimum": 1})
+    }
+    /// A whole number in `min..=max`.
+    pub fn integer(min: u64, max: u64) -> Value {
+        json!({"type": "integer", "minimum": min, "maximum": max})
+    }
+    /// An RFC 3339 date and time.
+    pub fn date_time() -> Value {
+        json!({"type": "string", "format": "date-time"})
+    }
+    /// One of these strings, exactly.
+    pub fn choice(values: &[&str]) -> Value {
+        json!({"type": "string", "enum": values})
+    }
+    /// A hub path, `/` (the root) included.
+    pub fn hub_path() -> Value {
+        json!({"type": "string", "pattern": HUB_PATH})
+    }
+    /// A hub path naming something below the root (a character besides `/`).
+    pub fn hub_path_below_root() -> Value {
+        json!({"type": "string", "pattern": format!(r"{HUB_PATH}[\s\S]*[^/\s]")})
     }
 }
 
@@ -46,6 +143,7 @@ pub enum Schema {
     NewUser,
     User,
     InstanceCreate,
+    InstanceReplace,
     InstancePatch,
     Instance,
     InstanceList,
@@ -58,6 +156,7 @@ pub enum Schema {
     Copy,
     Upload,
     FileBytes,
+    Ignored,
     Deleted2,
     WebhookCreate,
     Webhook,
@@ -84,6 +183,7 @@ impl Schema {
             Self::NewUser => "NewUser",
             Self::User => "User",
             Self::InstanceCreate => "InstanceCreate",
+            Self::InstanceReplace => "InstanceReplace",
             Self::InstancePatch => "InstancePatch",
             Self::Instance => "Instance",
             Self::InstanceList => "InstanceList",
@@ -96,6 +196,7 @@ impl Schema {
             Self::Copy => "Copy",
             Self::Upload => "Upload",
             Self::FileBytes => "FileBytes",
+            Self::Ignored => "Ignored",
             Self::Deleted2 => "DeletedPath",
             Self::WebhookCreate => "WebhookCreate",
             Self::Webhook => "Webhook",
@@ -196,10 +297,18 @@ fn reason(code: u16) -> &'static str {
     }
 }
 
-fn path_params(path: &str) -> Vec<Value> {
+/// The path's parameters, in order: as the operation declares them, else `{key}` an element or
+/// hub key (an unknown one is answered 404) and any other a numeric id.
+fn path_params(path: &'static str, declared: &[Param]) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(
+            |name| match declared.iter().find(|p| p.in_path && p.name == name) {
+                Some(p) => p.json(),
+                None if name == "key" => Param::path("key", value::text()).json(),
+                None => Param::path(name, value::id()).json(),
+            },
+        )
         .collect()
 }
 
@@ -227,10 +336,8 @@ pub fn document(ops: &[Operation]) -> Value {
                 json!({"description": reason(code), "content": {"application/json": {"schema": Schema::Error.reference()}}}),
             );
         }
-        let mut parameters = path_params(o.path);
-        parameters.extend(d.params.iter().map(|p| {
-            json!({"name": p.name, "in": "query", "required": p.required, "schema": {"type": "string"}})
-        }));
+        let mut parameters = path_params(o.path, &d.params);
+        parameters.extend(d.params.iter().filter(|p| !p.in_path).map(Param::json));
         let mut operation = json!({
             "operationId": d.id,
             "summary": d.summary,
@@ -244,8 +351,10 @@ pub fn document(ops: &[Operation]) -> Value {
             Auth::Admin => operation["security"] = json!([{"admin": []}]),
         }
         if let Some(b) = d.body {
+            // A body the server ignores may be left out.
+            let required = !matches!(b, Schema::Ignored);
             operation["requestBody"] =
-                json!({"required": true, "content": {b.media(): {"schema": b.reference()}}});
+                json!({"required": required, "content": {b.media(): {"schema": b.reference()}}});
         }
         let entry = paths
             .entry(format!("{BASE}{}", o.path))
@@ -296,7 +405,7 @@ fn schemas() -> Value {
         "durationMs": {"type": "integer"}, "error": nullable_string}});
     let event_props = json!({
         "id": {"type": "integer"}, "notificationId": {"type": "integer"}, "instanceId": {"type": "integer"}, "elementKey": string,
-        "eventDate": string, "status": {"type": "string", "enum": ["RECEIVED", "DISPATCHED", "NOTIFIED", "RETRYING", "FAILED"]},
+        "eventDate": string, "status": value::choice(&EVENT_STATUSES),
         "attempts": {"type": "integer"}, "lastAttempt": {"allOf": [attempt], "nullable": true},
         "nextAttempt": nullable_string, "failureReason": nullable_string
     });
@@ -310,20 +419,10 @@ fn schemas() -> Value {
         "Element": element,
         "ElementList": {"type": "array", "items": {"$ref": "#/components/schemas/Element"}},
         "OAuthUrl": {"type": "object", "required": ["oauthUrl", "element"], "properties": {"oauthUrl": string, "element": string}},
-        "NewOrganization": {"type": "object", "required": ["name"], "properties": {"name": string}},
         "Organization": {"type": "object", "required": ["id", "name", "secret"], "properties": {
             "id": {"type": "integer"}, "name": string, "secret": string}},
-        "NewUser": {"type": "object", "required": ["email"], "properties": {"email": string, "firstName": string, "lastName": string}},
         "User": {"type": "object", "required": ["id", "email", "secret"], "properties": {
             "id": {"type": "integer"}, "email": string, "secret": string, "organizationId": {"type": "integer"}}},
-        "InstanceCreate": {"type": "object", "required": ["element"], "additionalProperties": true, "properties": {
-            "element": {"type": "object", "required": ["key"], "properties": {"key": string}},
-            "providerData": {"type": "object", "additionalProperties": true},
-            "configuration": {"type": "object", "additionalProperties": true},
-            "tags": {"type": "array", "items": string}, "name": string}},
-        "InstancePatch": {"type": "object", "additionalProperties": true, "properties": {
-            "name": string, "tags": {"type": "array", "items": string},
-            "configuration": {"type": "object", "additionalProperties": true}}},
         "Instance": instance,
         "InstanceList": {"type": "array", "items": {"$ref": "#/components/schemas/Instance"}},
         "Deleted": {"type": "object", "properties": {"id": {}, "deleted": {"type": "boolean"}}},
@@ -332,18 +431,14 @@ fn schemas() -> Value {
         "EventDetail": {"type": "object", "required": ["id", "status", "instanceId", "attempts"], "properties": detail_props},
         "Queued": {"type": "object", "required": ["eventId", "status"], "properties": {
             "eventId": {"type": "integer"}, "status": string}},
-        "Replay": {"type": "object", "required": ["from"], "properties": {"from": string, "to": string}},
         "Replayed": {"type": "object", "required": ["replayed"], "properties": {"replayed": {"type": "integer"}}},
         "PollQueued": {"type": "object", "required": ["instanceId", "status"], "properties": {
             "instanceId": {"type": "integer"}, "status": string}},
         "FolderList": {"type": "array", "items": {"$ref": "#/components/schemas/Folder"}},
-        "Copy": {"type": "object", "required": ["path"], "properties": {"path": string}},
         "Upload": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}},
+        "Ignored": {"description": "Any JSON (the seed sends the folder's), checked to be JSON and otherwise ignored"},
         "FileBytes": {"type": "string", "format": "binary"},
         "DeletedPath": {"type": "object", "properties": {"path": string, "deleted": {"type": "boolean"}}},
-        "WebhookCreate": {"type": "object", "required": ["target", "triggers"], "properties": {
-            "target": {"type": "object", "required": ["id", "type"], "properties": {"id": string, "type": string}},
-            "triggers": {"type": "array", "items": string}}},
         "Webhook": {"type": "object", "additionalProperties": true, "properties": {
             "id": string, "type": string, "address": string, "target": {"type": "object"},
             "triggers": {"type": "array", "items": string}}},
@@ -358,5 +453,69 @@ fn schemas() -> Value {
     all["Hub"] = json!({"type": "object", "required": ["key", "name", "description", "elements"], "properties": {
         "key": string, "name": string, "description": string, "elements": {"type": "array", "items": string}}});
     all["HubList"] = json!({"type": "array", "items": {"$ref": "#/components/schemas/Hub"}});
+    request_schemas(&mut all);
     all
+}
+
+/// The request bodies, as exact as the server's checks (where it trims a value, the schema asks
+/// for it untrimmed).
+fn request_schemas(all: &mut Value) {
+    let string = value::text();
+    let tags = json!({"type": "array", "items": string, "nullable": true});
+    let name = json!({"description": "A string; a blank one, or anything else, leaves the name as it is (the element's name on create)"});
+    // Configuration entries are text, an object or null (a number or a boolean is read as its
+    // text); required ones are neither null nor blank.
+    let entries = json!({"type": "object", "additionalProperties": {"not": {"type": "array"}}});
+    let required_entry = json!({"anyOf": [value::non_blank(), {"type": "number"}, {"type": "boolean"}, {"type": "object"}]});
+    let configuration = |required: &[&str]| {
+        let mut c = entries.clone();
+        c["required"] = json!(required);
+        c["properties"] = required
+            .iter()
+            .map(|k| (k.to_string(), required_entry.clone()))
+            .collect();
+        c
+    };
+    // Every element is an OAuth client (DocuShare Flex needs docushare.domain too).
+    let oauth = ["oauth.api.key", "oauth.api.secret", "oauth.callback.url"];
+    let mut patch = entries.clone();
+    patch["nullable"] = json!(true);
+
+    all["NewOrganization"] =
+        json!({"type": "object", "required": ["name"], "properties": {"name": value::non_blank()}});
+    all["NewUser"] = json!({"type": "object", "required": ["email"], "properties": {
+        "email": {"type": "string", "pattern": "@"}, "firstName": string, "lastName": string}});
+    all["InstanceCreate"] = json!({"type": "object", "required": ["element", "configuration"], "additionalProperties": true,
+        "description": "Dotted keys at the top level are read as configuration entries too (the older form)",
+        "properties": {
+            "element": {"type": "object", "required": ["key"], "properties": {"key": value::non_blank()}},
+            "providerData": {"type": "object", "nullable": true, "additionalProperties": true,
+                "description": "code: the OAuth code (optional for DocuShare Flex); QuickBooks needs realmId too",
+                "properties": {"code": {"type": "string", "nullable": true}}},
+            "configuration": configuration(&oauth), "tags": tags, "name": name}});
+    all["InstanceReplace"] = json!({"type": "object", "required": ["configuration"], "additionalProperties": true,
+        "description": "Secrets left out keep their values; an element, if given, must be the instance's",
+        "properties": {"name": name, "tags": tags, "configuration": configuration(&[oauth[0], oauth[2]])}});
+    all["InstancePatch"] = json!({"type": "object", "additionalProperties": true, "properties": {
+        "name": name, "tags": tags, "configuration": patch}});
+    all["Replay"] = json!({"type": "object", "required": ["from"], "properties": {
+        "from": value::date_time(), "to": {"type": "string", "format": "date-time", "nullable": true}}});
+    all["Copy"] = json!({"type": "object", "required": ["path"], "properties": {"path": value::hub_path_below_root()}});
+    let triggers: Vec<&str> = BOX_TRIGGERS.split_whitespace().collect();
+    all["WebhookCreate"] = json!({"type": "object", "required": ["target", "triggers"], "properties": {
+        "target": {"type": "object", "required": ["id", "type"], "properties": {
+            "id": {"anyOf": [value::non_blank(), {"type": "number"}]}, "type": value::choice(&["file", "folder"])}},
+        "triggers": {"type": "array", "minItems": 1, "items": value::choice(&triggers)}}});
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_core::model::EventStatus;
+
+    #[test]
+    fn the_documented_event_statuses_are_the_ones_the_server_reads() {
+        for s in super::EVENT_STATUSES {
+            assert_eq!(EventStatus::parse(s).map(EventStatus::as_str), Some(s));
+        }
+    }
 }

@@ -20,7 +20,7 @@ use axum::middleware;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 
-use crate::openapi::{Auth, Doc, Param};
+use crate::openapi::{value, Auth, Doc, Param, EVENT_STATUSES};
 use crate::state::AppState;
 
 /// Largest request body accepted.
@@ -49,10 +49,19 @@ fn op(method: Method, path: &'static str, handler: MethodRouter<AppState>, doc: 
 /// Everything the API serves.
 pub fn operations() -> Vec<Operation> {
     use crate::openapi::Schema as S;
-    let page = [
-        Param::query("pageSize", false),
-        Param::query("nextPage", false),
+    // The events lists' filters (`events::filter`). pageSize is at most `events::MAX_PAGE`.
+    let event_filters = [
+        Param::filter("status", value::choice(&EVENT_STATUSES)),
+        Param::filter("from", value::date_time()),
+        Param::filter("to", value::date_time()),
+        Param::filter("pageSize", value::integer(1, 200)),
+        // A page token is the offset of the page.
+        Param::filter("nextPage", value::integer(0, usize::MAX as u64)),
     ];
+    // What every documents-hub call but a listing names.
+    let below_root = [Param::query("path", value::hub_path_below_root())];
+    // Box's own id, not a number.
+    let webhook_id = [Param::path("id", value::text())];
     vec![
         op(
             Method::GET,
@@ -132,11 +141,11 @@ pub fn operations() -> Vec<Operation> {
                 Auth::None,
             )
             .params(&[
-                Param::query("apiKey", true),
-                Param::query("apiSecret", false),
-                Param::query("callbackUrl", true),
-                Param::query("state", false),
-                Param::query("scope", false),
+                Param::query("apiKey", value::non_blank()),
+                Param::optional("apiSecret", value::text()),
+                Param::query("callbackUrl", value::non_blank()),
+                Param::optional("state", value::text()),
+                Param::optional("scope", value::text()),
             ])
             .ok(S::OAuthUrl)
             .status(400)
@@ -197,13 +206,7 @@ pub fn operations() -> Vec<Operation> {
             "/instances/events",
             get(events::list_for_user),
             Doc::new("listEvents", "The caller's notifications", Auth::Platform)
-                .params(&[
-                    Param::query("status", false),
-                    Param::query("from", false),
-                    Param::query("to", false),
-                    page[0],
-                    page[1],
-                ])
+                .params(&event_filters)
                 .ok(S::EventList)
                 .status(400),
         ),
@@ -288,7 +291,7 @@ pub fn operations() -> Vec<Operation> {
                 "Replace name, tags and configuration (a create body without providerData)",
                 Auth::Platform,
             )
-            .body(S::InstanceCreate)
+            .body(S::InstanceReplace)
             .ok(S::Instance)
             .status(400)
             .status(404)
@@ -329,13 +332,7 @@ pub fn operations() -> Vec<Operation> {
                 "An instance's notifications",
                 Auth::Platform,
             )
-            .params(&[
-                Param::query("status", false),
-                Param::query("from", false),
-                Param::query("to", false),
-                page[0],
-                page[1],
-            ])
+            .params(&event_filters)
             .ok(S::EventList)
             .status(400)
             .status(404),
@@ -383,7 +380,7 @@ pub fn operations() -> Vec<Operation> {
             "/hubs/documents/folders/contents",
             get(documents::list),
             Doc::new("listFolder", "What a folder holds", Auth::Instance)
-                .params(&[Param::query("path", true)])
+                .params(&[Param::query("path", value::hub_path())])
                 .ok(S::FolderList)
                 .provider_errors(),
         ),
@@ -396,8 +393,8 @@ pub fn operations() -> Vec<Operation> {
                 "Create a folder at the provider",
                 Auth::Instance,
             )
-            .params(&[Param::query("path", true)])
-            .body(S::Folder)
+            .params(&below_root)
+            .body(S::Ignored)
             .ok(S::Folder)
             .provider_errors(),
         ),
@@ -410,7 +407,7 @@ pub fn operations() -> Vec<Operation> {
                 "Delete a folder and what it holds",
                 Auth::Instance,
             )
-            .params(&[Param::query("path", true)])
+            .params(&below_root)
             .ok(S::Deleted2)
             .provider_errors(),
         ),
@@ -423,7 +420,7 @@ pub fn operations() -> Vec<Operation> {
                 "Copy a folder to the body's path",
                 Auth::Instance,
             )
-            .params(&[Param::query("path", true)])
+            .params(&below_root)
             .body(S::Copy)
             .ok(S::Folder)
             .provider_errors(),
@@ -437,7 +434,7 @@ pub fn operations() -> Vec<Operation> {
                 "Upload a file (multipart part file)",
                 Auth::Instance,
             )
-            .params(&[Param::query("path", true)])
+            .params(&below_root)
             .body(S::Upload)
             .ok(S::Folder)
             .provider_errors(),
@@ -447,7 +444,7 @@ pub fn operations() -> Vec<Operation> {
             "/hubs/documents/files",
             get(documents::download),
             Doc::new("downloadFile", "A file's bytes", Auth::Instance)
-                .params(&[Param::query("path", true)])
+                .params(&below_root)
                 .ok(S::FileBytes)
                 .provider_errors(),
         ),
@@ -456,7 +453,7 @@ pub fn operations() -> Vec<Operation> {
             "/hubs/documents/files",
             delete(documents::delete_file),
             Doc::new("deleteFile", "Delete a file", Auth::Instance)
-                .params(&[Param::query("path", true)])
+                .params(&below_root)
                 .ok(S::Deleted2)
                 .provider_errors(),
         ),
@@ -492,6 +489,7 @@ pub fn operations() -> Vec<Operation> {
             "/hubs/documents/webhooks/{id}",
             get(webhooks::get),
             Doc::new("getWebhook", "One Box webhook", Auth::Instance)
+                .params(&webhook_id)
                 .ok(S::Webhook)
                 .status(400)
                 .status(404)
@@ -503,6 +501,7 @@ pub fn operations() -> Vec<Operation> {
             "/hubs/documents/webhooks/{id}",
             delete(webhooks::delete),
             Doc::new("deleteWebhook", "Delete a Box webhook", Auth::Instance)
+                .params(&webhook_id)
                 .ok(S::Deleted)
                 .status(400)
                 .status(404)
