@@ -229,11 +229,11 @@ api_key = "$platform"
 api_key = "User $user_secret, Element $2"
 
 [dictionaries.instances]
-values = ["$instance_id"]
+values = [$instance_id]
 [dictionaries.events]
-values = ["${event_id:-$instance_id}"]
+values = [${event_id:-$instance_id}]
 [dictionaries.orgs]
-values = ["$org_id"]
+values = [$org_id]
 [dictionaries.paths]
 values = ["/Fuzz/seed.txt", "/Fuzz", "/Fuzz/new.txt", "/"]
 

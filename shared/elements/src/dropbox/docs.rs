@@ -42,7 +42,9 @@ fn metadata(v: Value) -> Result<DbxEntry, ElementError> {
 fn api_arg(v: &Value) -> String {
     let mut out = String::new();
     for c in v.to_string().chars() {
-        if c.is_ascii() {
+        // Header values take printable ASCII only (JSON already escapes the C0 controls; DEL
+        // it leaves as is).
+        if c.is_ascii() && !c.is_ascii_control() {
             out.push(c);
         } else {
             let mut buf = [0u16; 2];
@@ -153,6 +155,10 @@ mod tests {
         assert_eq!(
             api_arg(&json!({"path": "/Résumé 😀.txt"})),
             r#"{"path":"/R\u00e9sum\u00e9 \ud83d\ude00.txt"}"#
+        );
+        assert_eq!(
+            api_arg(&json!({"path": "/a\u{7f}b"})),
+            r#"{"path":"/a\u007fb"}"#
         );
     }
 }
