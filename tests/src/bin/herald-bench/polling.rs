@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures::{stream, StreamExt, TryStreamExt};
 use herald_core::config::DEV_SECRET_KEY;
 use herald_core::crypto::SealedFor;
 use herald_e2e::procs::{free_port, Nats, Redis};
@@ -22,6 +23,8 @@ pub async fn run() -> anyhow::Result<()> {
 
     let n = env_num("BENCH_POLL_INSTANCES", 10_000) as usize;
     let window_ms = env_num("BENCH_POLL_WINDOW_SECS", 60) as i64 * 1000;
+    // Every instance's interval: one window, so each is polled once a window.
+    let interval_minutes = (window_ms / 60_000).max(1);
     let deadline = Duration::from_secs(env_num("BENCH_DEADLINE_SECS", 300));
     let nats = Nats::start();
     let redis = Redis::start();
@@ -29,22 +32,25 @@ pub async fn run() -> anyhow::Result<()> {
     let brokers = Brokers::connect(&nats.url(), &redis.url(), "", "herald-bench").await?;
     let env = Env::from_pairs([("HERALD_SECRET_KEY", DEV_SECRET_KEY)]);
     let sb = herald_core::config::CommonConfig::from_env(&env, "127.0.0.1:0")?.secret_box;
-    let mut conn = brokers.redis.clone();
     let keys = &brokers.keys;
-    let now = herald_core::time::now_ms();
-    let first_due = now + 5_000;
-    let mut due_of_token = HashMap::new();
     println!(
         "bench: seeding {n} polling instances due within {} s",
         window_ms / 1000
     );
+    // Records first (many at once), then the schedule: the clock starts once all are written.
+    let seeded = Instant::now();
+    let mut tokens = Vec::with_capacity(n);
+    let mut records = Vec::with_capacity(n);
     for i in 0..n {
         let id = (i + 1) as u64;
         let token = ds.oauth.mint_access_token();
         let config: std::collections::BTreeMap<String, Value> = [
             ("docushare.domain", json!("bench.docushareflex.com")),
             ("event.vendor.type", json!("polling")),
-            ("event.poller.refresh_interval", json!("15")),
+            (
+                "event.poller.refresh_interval",
+                json!(interval_minutes.to_string()),
+            ),
             ("event.notification.enabled", json!(true)),
             (
                 "event.notification.callback.url",
@@ -54,7 +60,7 @@ pub async fn run() -> anyhow::Result<()> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        let rec = InstanceRecord {
+        records.push(InstanceRecord {
             id,
             name: format!("bench-{id}"),
             user_id: 1,
@@ -74,13 +80,54 @@ pub async fn run() -> anyhow::Result<()> {
             disabled: false,
             events_enabled: true,
             token_hash: String::new(),
-        };
-        instances::put(&mut conn, keys, &rec).await?;
-        sync::init(&mut conn, keys, id, &now.to_string(), &[]).await?;
-        let due = first_due + (i as i64 * window_ms) / n as i64;
-        polls::upsert(&mut conn, keys, id, 15 * 60_000, now, due - now).await?;
-        due_of_token.insert(format!("Bearer {token}"), due);
+        });
+        tokens.push(token);
     }
+    let cursor = herald_core::time::now_ms().to_string();
+    stream::iter(records.iter())
+        .map(|rec| {
+            let (mut conn, cursor) = (brokers.redis.clone(), &cursor);
+            async move {
+                instances::put(&mut conn, keys, rec).await?;
+                sync::init(&mut conn, keys, rec.id, cursor, &[]).await
+            }
+        })
+        .buffer_unordered(256)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let now = herald_core::time::now_ms();
+    // Time for the schedule writes, then the first is due.
+    let first_due = now + 3_000 + n as i64 / 50;
+    let due_of = |i: usize| first_due + (i as i64 * window_ms) / n as i64;
+    stream::iter(0..n)
+        .map(|i| {
+            let mut conn = brokers.redis.clone();
+            async move {
+                let id = (i + 1) as u64;
+                polls::upsert(
+                    &mut conn,
+                    keys,
+                    id,
+                    interval_minutes * 60_000,
+                    now,
+                    due_of(i) - now,
+                )
+                .await
+            }
+        })
+        .buffer_unordered(256)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let due_of_token: HashMap<String, i64> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("Bearer {t}"), due_of(i)))
+        .collect();
+    println!(
+        "bench: seeded in {:.1} s; the first is due {} ms after",
+        seeded.elapsed().as_secs_f64(),
+        first_due - herald_core::time::now_ms()
+    );
     let mut poller = Command::new(bin_dir().join("herald-poller"))
         .env("HERALD_SECRET_KEY", DEV_SECRET_KEY)
         .env("HERALD_NATS_URL", nats.url())
