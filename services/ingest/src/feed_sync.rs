@@ -77,8 +77,9 @@ pub struct Delivery<'a> {
     pub trace_parent: Option<&'a str>,
 }
 
-/// How long one sync may hold an instance's lease (renewed by a heartbeat while it works).
-const LEASE_MS: u64 = 60_000;
+/// The instance lease's time to live: renewed by a heartbeat every third of it while its holder
+/// works, so it bounds only how long a killed holder keeps the instance from the others.
+const LEASE_MS: u64 = 10_000;
 /// How long to wait for another worker's sync of the same instance.
 const LEASE_WAIT: Duration = Duration::from_secs(30);
 /// Syncs one lease holder runs back to back for deliveries that arrive meanwhile.

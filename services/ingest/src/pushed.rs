@@ -23,8 +23,9 @@ use crate::feed_sync::{Delivery, SyncError};
 use crate::pushed_queue::{Answer, Job};
 use crate::Shared;
 
-/// How long one round may hold its instance's lease (renewed while it works).
-const LEASE_MS: u64 = 30_000;
+/// The instance lease's time to live (renewed while the round works): how long a killed holder
+/// keeps the instance from the others.
+const LEASE_MS: u64 = 10_000;
 /// How long to wait for another replica holding the instance.
 const LEASE_WAIT: Duration = Duration::from_secs(30);
 /// The most provider deliveries one round takes.
