@@ -396,30 +396,18 @@ async fn a_sealed_signature_key_copied_to_another_instance_does_not_open() {
         first["id"].as_u64().expect("id"),
         second["id"].as_u64().expect("id"),
     );
+    let entry = "event.notification.signature.key";
+    let sealed = stored_instance(&w, a).await["configuration"][entry].clone();
+    assert!(sealed.as_str().is_some_and(|s| s.starts_with("enc:v3:")));
+    let mut rec = stored_instance(&w, b).await;
+    rec["configuration"][entry] = sealed;
     let client = redis::Client::open(w.stack.redis.url()).expect("client");
     let mut conn = client
         .get_multiplexed_async_connection()
         .await
         .expect("redis");
-    let keys = herald_core::keys::Keys::new(&w.stack.prefix);
-    let read = |id: u64| {
-        let (mut conn, key) = (conn.clone(), keys.instance(id));
-        async move {
-            let raw: String = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .expect("record");
-            serde_json::from_str::<Value>(&raw).expect("json")
-        }
-    };
-    let entry = "event.notification.signature.key";
-    let sealed = read(a).await["configuration"][entry].clone();
-    assert!(sealed.as_str().is_some_and(|s| s.starts_with("enc:v3:")));
-    let mut rec = read(b).await;
-    rec["configuration"][entry] = sealed;
     let _: () = redis::cmd("SET")
-        .arg(keys.instance(b))
+        .arg(herald_core::keys::Keys::new(&w.stack.prefix).instance(b))
         .arg(rec.to_string())
         .query_async(&mut conn)
         .await
@@ -453,6 +441,14 @@ async fn a_sealed_signature_key_copied_to_another_instance_does_not_open() {
     );
 }
 
+/// The instance's signature key as stored (sealed).
+async fn sealed_signature_key(w: &World, id: u64) -> String {
+    stored_instance(w, id).await["configuration"]["event.notification.signature.key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Rotation, as the README tells an operator: every process gets the new `HERALD_SECRET_KEY`
 /// and the old one as `HERALD_SECRET_KEY_PREVIOUS`; values sealed before still open (and sign),
 /// provisioning re-seals them under the new key, after which the old key can go.
@@ -461,29 +457,7 @@ async fn a_key_rotation_reads_with_either_key_then_reseals_under_the_new_one() {
     let mut w = create_test_world().await;
     let inst = create_test_instance(&w).await;
     let id = inst["id"].as_u64().expect("id");
-    let entry = "event.notification.signature.key";
-    let client = redis::Client::open(w.stack.redis.url()).expect("client");
-    let conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
-    let key = herald_core::keys::Keys::new(&w.stack.prefix).instance(id);
-    let sealed_now = || {
-        let (mut conn, key) = (conn.clone(), key.clone());
-        async move {
-            let raw: String = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .expect("record");
-            let v: Value = serde_json::from_str(&raw).expect("json");
-            v["configuration"][entry]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        }
-    };
-    let before = sealed_now().await;
+    let before = sealed_signature_key(&w, id).await;
     let new_key = "bmV3LWhlcmFsZC1rZXktMzItYnl0ZXMtbG9uZyEhISE=".to_string();
     let both = [
         ("HERALD_SECRET_KEY", new_key.clone()),
@@ -524,7 +498,7 @@ async fn a_key_rotation_reads_with_either_key_then_reseals_under_the_new_one() {
         "the signature key re-sealed",
         Duration::from_secs(20),
         || async {
-            let now = sealed_now().await;
+            let now = sealed_signature_key(&w, id).await;
             (now != before && now.starts_with("enc:v3:"))
                 .then_some(())
                 .ok_or(now)

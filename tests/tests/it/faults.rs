@@ -128,36 +128,18 @@ async fn a_burst_through_an_ingest_killed_mid_way_loses_nothing() {
         w.dropbox.upload_external(&format!("/burst/{n}.txt"));
     }
     let _ingest = w.stack.spawn_process("herald-ingest", &at);
-    let ids_by_path = || {
-        let mut m: std::collections::HashMap<String, std::collections::HashSet<String>> =
-            Default::default();
-        for r in w.receiver.received() {
-            let id = r.header("elements-webhook-id").unwrap_or_default();
-            for e in r.json()["response"]["events"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                let path = e["path"].as_str().unwrap_or_default();
-                if path.ends_with(".txt") {
-                    m.entry(path.to_string()).or_default().insert(id.clone());
-                }
-            }
-        }
-        m
-    };
     until(
         "every change delivered",
         Duration::from_secs(60),
         || async {
-            let n = ids_by_path().len();
+            let n = ids_by_file(&w).len();
             (n >= CHANGES)
                 .then_some(())
                 .ok_or(format!("{n} of {CHANGES}"))
         },
     )
     .await;
-    let got = ids_by_path();
+    let got = ids_by_file(&w);
     assert_eq!(got.len(), CHANGES);
     for (path, ids) in got {
         assert_eq!(ids.len(), 1, "{path} under {ids:?}");

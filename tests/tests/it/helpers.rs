@@ -1,5 +1,6 @@
 //! Fixtures shared by the end-to-end tests.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use herald_e2e::fake_dropbox::FakeDropbox;
@@ -182,4 +183,44 @@ pub async fn metric_total(ops: &str, family: &str) -> f64 {
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// The webhook ids each delivered Dropbox file (`*.txt`) arrived under: one id per path means
+/// nothing was sent as two notifications (a redelivery keeps its id).
+pub fn ids_by_file(w: &World) -> HashMap<String, HashSet<String>> {
+    let mut by_path: HashMap<String, HashSet<String>> = HashMap::new();
+    for r in w.receiver.received() {
+        let id = r.header("elements-webhook-id").unwrap_or_default();
+        for e in r.json()["response"]["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            // The files only (the folder they are in is a change too).
+            let path = e["path"].as_str().unwrap_or_default();
+            if path.ends_with(".txt") {
+                by_path
+                    .entry(path.to_string())
+                    .or_default()
+                    .insert(id.clone());
+            }
+        }
+    }
+    by_path
+}
+
+/// An instance's stored record, as JSON, read straight from Redis.
+pub async fn stored_instance(w: &World, id: u64) -> Value {
+    let client = redis::Client::open(w.stack.redis.url()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let key = herald_core::keys::Keys::new(&w.stack.prefix).instance(id);
+    let raw: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("record");
+    serde_json::from_str(&raw).expect("json")
 }

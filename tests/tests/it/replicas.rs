@@ -2,7 +2,6 @@
 //! and Redis. The work is shared, nothing is delivered under two ids, and a replica killed
 //! with SIGKILL mid-run loses nothing. (Two poller replicas: `polling.rs`.)
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use herald_e2e::wait::until;
@@ -45,29 +44,11 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
     let _ = a.kill();
     let _ = a.wait();
 
-    let paths = |w: &World| -> HashMap<String, HashSet<String>> {
-        let mut by_path: HashMap<String, HashSet<String>> = HashMap::new();
-        for r in w.receiver.received() {
-            let id = r.header("elements-webhook-id").unwrap_or_default();
-            for e in r.json()["response"]["events"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                // The files only (the folder they are in is a change too).
-                let path = e["path"].as_str().unwrap_or_default().to_string();
-                if path.ends_with(".txt") {
-                    by_path.entry(path).or_default().insert(id.clone());
-                }
-            }
-        }
-        by_path
-    };
     let delivered = until(
         "every change delivered",
         Duration::from_secs(60),
         || async {
-            let p = paths(&w);
+            let p = ids_by_file(&w);
             (p.len() >= CHANGES)
                 .then_some(p.clone())
                 .ok_or(format!("{} of {CHANGES}", p.len()))
