@@ -38,47 +38,26 @@ struct Asset {
 /// Module scripts need a JavaScript type (browsers refuse others for `type="module"`).
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// One embedded file of `services/gateway/console/`.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_str!(concat!("../console/", $name)),
+        }
+    };
+}
+
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../console/style.css"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: JS,
-        body: include_str!("../console/app.js"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: JS,
-        body: include_str!("../console/api.js"),
-    },
-    Asset {
-        name: "dom.js",
-        content_type: JS,
-        body: include_str!("../console/dom.js"),
-    },
-    Asset {
-        name: "catalog.js",
-        content_type: JS,
-        body: include_str!("../console/catalog.js"),
-    },
-    Asset {
-        name: "create.js",
-        content_type: JS,
-        body: include_str!("../console/create.js"),
-    },
-    Asset {
-        name: "instances.js",
-        content_type: JS,
-        body: include_str!("../console/instances.js"),
-    },
-    Asset {
-        name: "events.js",
-        content_type: JS,
-        body: include_str!("../console/events.js"),
-    },
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("app.js", JS),
+    asset!("api.js", JS),
+    asset!("dom.js", JS),
+    asset!("catalog.js", JS),
+    asset!("create.js", JS),
+    asset!("instances.js", JS),
+    asset!("events.js", JS),
 ];
 
 /// The console's routes; merged into the gateway's router beside the API.
