@@ -11,10 +11,11 @@ use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind};
 use herald_core::consume;
 use herald_core::model::{EventStatus, NotificationMessage};
-use herald_core::store::{events, instances};
+use herald_core::store::{breakers, events, instances, StoreResult};
+use herald_core::time::now_ms;
 use tokio_util::sync::CancellationToken;
 
-use crate::deliver::{deliver, deliver_loaded};
+use crate::deliver::{attempt_token, deliver, deliver_loaded, give_back, Preadmitted};
 use crate::Shared;
 
 pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
@@ -65,34 +66,66 @@ async fn replay(
     Ok(())
 }
 
+/// A notification's first attempt: the record (marked DISPATCHED), its instance and the gate of
+/// the origin the message names, all asked at once (one round trip); then the attempt.
+async fn first_attempt(
+    s: &Shared,
+    event_id: u64,
+    instance_id: u64,
+    origin: Option<String>,
+) -> StoreResult<()> {
+    let redis = || s.brokers.redis.clone();
+    let (mut a, mut b, mut c) = (redis(), redis(), redis());
+    let keys = &s.brokers.keys;
+    let token = attempt_token(event_id);
+    let gate = async {
+        match &origin {
+            Some(o) => breakers::admit(&mut c, keys, o, &token, event_id, now_ms(), s.breaker)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (dispatched, inst, admitted) = tokio::join!(
+        events::dispatch_get(&mut a, keys, event_id),
+        instances::get(&mut b, keys, instance_id),
+        gate
+    );
+    let pre = match (origin, admitted?) {
+        (Some(origin), Some(admission)) => Some(Preadmitted {
+            origin,
+            token,
+            admission,
+        }),
+        _ => None,
+    };
+    match (dispatched, inst) {
+        // Only a fresh or interrupted notification is attempted here; one already in the retry
+        // schedule or settled belongs to the pump or is done.
+        (Ok(Some((EventStatus::Received | EventStatus::Dispatched, rec))), Ok(inst))
+            if rec.instance_id == instance_id =>
+        {
+            deliver_loaded(s, rec, inst, pre).await
+        }
+        (Ok(Some((EventStatus::Received | EventStatus::Dispatched, _))), Ok(_)) => {
+            give_back(s, pre).await?;
+            deliver(s, event_id, Some(EventStatus::Dispatched)).await
+        }
+        (Ok(_), Ok(_)) => give_back(s, pre).await,
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = give_back(s, pre).await;
+            Err(e)
+        }
+    }
+}
+
 async fn handle(s: &Shared, msg: Message) {
     let result = match serde_json::from_slice::<NotificationMessage>(&msg.payload) {
         Ok(NotificationMessage::V1 {
             event_id,
             instance_id,
-        }) => {
-            // The record (marked DISPATCHED) and its instance, read at once.
-            let (mut a, mut b) = (s.brokers.redis.clone(), s.brokers.redis.clone());
-            let keys = &s.brokers.keys;
-            let (dispatched, inst) = tokio::join!(
-                events::dispatch_get(&mut a, keys, event_id),
-                instances::get(&mut b, keys, instance_id)
-            );
-            match (dispatched, inst) {
-                // Only a fresh or interrupted notification is attempted here; one already in
-                // the retry schedule or settled belongs to the pump or is done.
-                (Ok(Some((EventStatus::Received | EventStatus::Dispatched, rec))), Ok(inst))
-                    if rec.instance_id == instance_id =>
-                {
-                    deliver_loaded(s, rec, inst).await
-                }
-                (Ok(Some((EventStatus::Received | EventStatus::Dispatched, _))), Ok(_)) => {
-                    deliver(s, event_id, Some(EventStatus::Dispatched)).await
-                }
-                (Ok(_), Ok(_)) => Ok(()),
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            }
-        }
+            origin,
+        }) => first_attempt(s, event_id, instance_id, origin).await,
         Ok(NotificationMessage::ResendV1 {
             event_id, replay, ..
         }) => crate::deliver::resend(s, event_id, replay).await,

@@ -23,23 +23,61 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
         return Ok(());
     }
     let inst = instances::get(&mut conn, keys, rec.instance_id).await?;
-    deliver_loaded(s, rec, inst).await
+    deliver_loaded(s, rec, inst, None).await
 }
 
-/// [`deliver`] with the record and its instance already read (the consumer reads both at once).
+/// The origin's gate, asked before the record was read (the consumer asks it alongside the read,
+/// for the origin the message names).
+pub struct Preadmitted {
+    pub origin: String,
+    pub token: String,
+    pub admission: Admission,
+}
+
+/// A new attempt token (the origin's in-flight entry).
+pub fn attempt_token(event_id: u64) -> String {
+    format!("{event_id}-{}", fastrand::u64(..))
+}
+
+/// Hands back what a pre-admission reserved, when it will not be used.
+pub async fn give_back(s: &Shared, pre: Option<Preadmitted>) -> StoreResult<()> {
+    match pre {
+        Some(p) if matches!(p.admission, Admission::Go | Admission::Probe) => {
+            let mut conn = s.brokers.redis.clone();
+            breakers::release(&mut conn, &s.brokers.keys, &p.origin, &p.token).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`deliver`] with the record and its instance already read (the consumer reads both at once),
+/// and the origin's gate perhaps already asked.
 pub async fn deliver_loaded(
     s: &Shared,
     rec: EventRecord,
     inst: Option<InstanceRecord>,
+    pre: Option<Preadmitted>,
 ) -> StoreResult<()> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let event_id = rec.id;
+    let callback = inst.as_ref().and_then(|i| callback_of(&rec, i));
+    let usable = |p: &Preadmitted| {
+        !rec.status.is_settled()
+            && callback.as_deref().map(origin_of).as_deref() == Some(p.origin.as_str())
+            && !inst.as_ref().is_some_and(pacing::paced)
+    };
+    let pre = match pre {
+        Some(p) if usable(&p) => Some(p),
+        other => {
+            give_back(s, other).await?;
+            None
+        }
+    };
     if rec.status.is_settled() {
         // A settled record left in the retry schedule (e.g. a manual retry won) leaves it.
         return herald_core::store::retries::remove(&mut conn, keys, event_id).await;
     }
-    let callback = inst.as_ref().and_then(|i| callback_of(&rec, i));
     let (Some(inst), Some(callback)) = (inst, callback) else {
         let reason = "instance deleted or has no callback URL".to_string();
         let refusal = Attempt {
@@ -57,18 +95,24 @@ pub async fn deliver_loaded(
             return events::hold(&mut conn, keys, event_id, until).await;
         }
     }
-    let origin = origin_of(&callback);
-    let token = format!("{event_id}-{}", fastrand::u64(..));
-    let admission = breakers::admit(
-        &mut conn,
-        keys,
-        &origin,
-        &token,
-        event_id,
-        now_ms(),
-        s.breaker,
-    )
-    .await?;
+    let (origin, token, admission) = match pre {
+        Some(p) => (p.origin, p.token, p.admission),
+        None => {
+            let origin = origin_of(&callback);
+            let token = attempt_token(event_id);
+            let admission = breakers::admit(
+                &mut conn,
+                keys,
+                &origin,
+                &token,
+                event_id,
+                now_ms(),
+                s.breaker,
+            )
+            .await?;
+            (origin, token, admission)
+        }
+    };
     s.metrics.breaker_open.set(
         &[&origin],
         f64::from(u8::from(matches!(

@@ -12,18 +12,7 @@ pub struct OriginLimits {
     map: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
-/// `scheme://host:port` of a URL (the URL itself if it does not parse).
-pub fn origin_of(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => format!(
-            "{}://{}:{}",
-            u.scheme(),
-            u.host_str().unwrap_or_default(),
-            u.port_or_known_default().unwrap_or(0)
-        ),
-        Err(_) => url.to_string(),
-    }
-}
+pub use herald_core::callback_url::origin_of;
 
 impl OriginLimits {
     pub fn new(per_origin: usize) -> Self {

@@ -128,6 +128,20 @@ pub fn literal_allowed(raw: &str, allow_private: bool) -> bool {
     }
 }
 
+/// `scheme://host:port` of a callback URL (the URL itself if it does not parse): what delivery
+/// bounds and breaks circuits per.
+pub fn origin_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port_or_known_default().unwrap_or(0)
+        ),
+        Err(_) => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

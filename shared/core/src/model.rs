@@ -108,7 +108,14 @@ pub enum InstanceFact {
 #[serde(tag = "v")]
 pub enum NotificationMessage {
     #[serde(rename = "notification.1")]
-    V1 { event_id: u64, instance_id: u64 },
+    V1 {
+        event_id: u64,
+        instance_id: u64,
+        /// The callback's origin when it was published: delivery asks the origin's gate while
+        /// it reads the record (absent in older messages: asked after).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
+    },
     /// Send a notification once more now (a user's retry, or a replay with `Elements-Replay`),
     /// whatever its status; its ids and body stay the same.
     #[serde(rename = "resend.1")]

@@ -221,8 +221,11 @@ async fn publish(
     }
     // Publish all, then wait for every ack (in order of publication).
     let mut acks = Vec::with_capacity(batch.notifications.len());
+    let origin = inst
+        .config_str("event.notification.callback.url")
+        .map(crate::callback_url::origin_of);
     for n in &batch.notifications {
-        acks.push(send(brokers, inst.id, n.event_id).await?);
+        acks.push(send(brokers, inst.id, n.event_id, origin.clone()).await?);
     }
     for ack in acks {
         ack.await.map_err(|e| OutboxError::Bus(e.to_string()))?;
@@ -236,13 +239,22 @@ async fn publish(
 pub async fn notify_one(brokers: &Brokers, rec: &EventRecord) -> Result<(), OutboxError> {
     let mut conn = brokers.redis.clone();
     events::create(&mut conn, &brokers.keys, rec, brokers.events_retention).await?;
-    announce(brokers, rec.instance_id, rec.id).await
+    let origin = rec
+        .callback_url
+        .as_deref()
+        .map(crate::callback_url::origin_of);
+    announce(brokers, rec.instance_id, rec.id, origin).await
 }
 
 /// Publishes a notification whose record is written (`Nats-Msg-Id: event-<id>`) and waits for
 /// JetStream to store it.
-async fn announce(brokers: &Brokers, instance_id: u64, event_id: u64) -> Result<(), OutboxError> {
-    send(brokers, instance_id, event_id)
+async fn announce(
+    brokers: &Brokers,
+    instance_id: u64,
+    event_id: u64,
+    origin: Option<String>,
+) -> Result<(), OutboxError> {
+    send(brokers, instance_id, event_id, origin)
         .await?
         .await
         .map_err(|e| OutboxError::Bus(e.to_string()))?;
@@ -254,10 +266,12 @@ async fn send(
     brokers: &Brokers,
     instance_id: u64,
     event_id: u64,
+    origin: Option<String>,
 ) -> Result<async_nats::jetstream::context::PublishAckFuture, OutboxError> {
     let msg = NotificationMessage::V1 {
         event_id,
         instance_id,
+        origin,
     };
     let payload = serde_json::to_vec(&msg).map_err(|e| OutboxError::Bus(e.to_string()))?;
     let mut headers = async_nats::HeaderMap::new();

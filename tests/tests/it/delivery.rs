@@ -528,3 +528,52 @@ async fn a_key_rotation_reads_with_either_key_then_reseals_under_the_new_one() {
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(signed), "both signed with the tenant's key");
 }
+
+/// The EVENTS message names the callback's origin when published, and delivery asks that
+/// origin's gate while it reads the record. If the callback moved meanwhile, the notification
+/// goes to the new one and the slot taken at the old origin is handed back, not leaked.
+#[tokio::test]
+async fn a_callback_moved_after_publishing_is_called_and_the_old_origins_slot_freed() {
+    use herald_e2e::receiver::Receiver;
+    let mut w = create_test_world().await;
+    let inst = create_test_instance(&w).await;
+    let id = inst["id"].as_u64().expect("id");
+    w.stack.stop("delivery").await;
+    w.dropbox.upload_external("/moved.txt");
+    wait_webhooks_drained(&w).await;
+    let moved = Receiver::start().await;
+    let (st, v) = w
+        .stack
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/instances/{id}"),
+            Some(json!({"configuration": {"event.notification.callback.url": moved.url}})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let delivery = w.stack.start_delivery().await;
+    wait_for_events(&w, id, "delivered to the new callback", |e| {
+        e.len() == 1 && e[0]["status"] == "NOTIFIED"
+    })
+    .await;
+    delivery.shutdown().await;
+    assert_eq!(moved.received().len(), 1);
+    assert!(w.receiver.received().is_empty());
+    let old = url::Url::parse(&w.receiver.url).expect("url");
+    let origin = format!(
+        "http://{}:{}",
+        old.host_str().expect("host"),
+        old.port().expect("port")
+    );
+    let client = redis::Client::open(w.stack.redis.url()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let out: i64 = redis::cmd("ZCARD")
+        .arg(herald_core::keys::Keys::new(&w.stack.prefix).breaker_inflight(&origin))
+        .query_async(&mut conn)
+        .await
+        .expect("zcard");
+    assert_eq!(out, 0, "no slot left taken at the old origin");
+}

@@ -133,6 +133,17 @@ pub async fn admit(
     })
 }
 
+/// Gives back a slot [`admit`] reserved for an attempt that will not be made (the notification
+/// turned out not to be this origin's, or not to be due), without counting anything.
+pub async fn release(conn: &mut Conn, keys: &Keys, origin: &str, token: &str) -> StoreResult<()> {
+    let _: i64 = redis::cmd("ZREM")
+        .arg(keys.breaker_inflight(origin))
+        .arg(token)
+        .query_async(conn)
+        .await?;
+    Ok(())
+}
+
 /// Releases an attempt's slot and counts its outcome; answers the notifications a closing
 /// breaker held (to be sent now).
 pub async fn report(
