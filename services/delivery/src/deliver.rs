@@ -17,7 +17,8 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let Some(rec) = events::get(&mut conn, keys, event_id).await? else {
-        return Ok(());
+        // Expired (retention) or never written: nothing to send, nothing to keep scheduled.
+        return retries::remove(&mut conn, keys, event_id).await;
     };
     if only_if.is_some_and(|st| st != rec.status) && !rec.status.is_settled() {
         return Ok(());
@@ -25,6 +26,11 @@ pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) ->
     let inst = instances::get(&mut conn, keys, rec.instance_id).await?;
     deliver_loaded(s, rec, inst, None).await
 }
+
+/// How long one wait for a busy origin's slot may last, and how many waits before the
+/// notification is parked in the retry schedule.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+const BUSY_RETRIES: usize = 8;
 
 /// The origin's gate, asked before the record was read (the consumer asks it alongside the read,
 /// for the origin the message names).
@@ -44,7 +50,9 @@ pub async fn give_back(s: &Shared, pre: Option<Preadmitted>) -> StoreResult<()> 
     match pre {
         Some(p) if matches!(p.admission, Admission::Go | Admission::Probe) => {
             let mut conn = s.brokers.redis.clone();
-            breakers::release(&mut conn, &s.brokers.keys, &p.origin, &p.token).await
+            breakers::release(&mut conn, &s.brokers.keys, &p.origin, &p.token).await?;
+            s.origin_queue.freed(&p.origin);
+            Ok(())
         }
         _ => Ok(()),
     }
@@ -95,7 +103,7 @@ pub async fn deliver_loaded(
             return events::hold(&mut conn, keys, event_id, until).await;
         }
     }
-    let (origin, token, admission) = match pre {
+    let (origin, token, mut admission) = match pre {
         Some(p) => (p.origin, p.token, p.admission),
         None => {
             let origin = origin_of(&callback);
@@ -113,6 +121,25 @@ pub async fn deliver_loaded(
             (origin, token, admission)
         }
     };
+    // At the origin's in-flight bound: wait here for one of our answers from it (bounded), then
+    // ask again, instead of a pause in the retry schedule.
+    for _ in 0..BUSY_RETRIES {
+        if !matches!(admission, Admission::Busy { .. })
+            || !s.origin_queue.wait(&origin, BUSY_WAIT).await
+        {
+            break;
+        }
+        admission = breakers::admit(
+            &mut conn,
+            keys,
+            &origin,
+            &token,
+            event_id,
+            now_ms(),
+            s.breaker,
+        )
+        .await?;
+    }
     s.metrics.breaker_open.set(
         &[&origin],
         f64::from(u8::from(matches!(
@@ -122,7 +149,9 @@ pub async fn deliver_loaded(
     );
     match admission {
         Admission::Go | Admission::Probe => {}
-        Admission::HeldByBreaker { until_ms } | Admission::Busy { until_ms } => {
+        Admission::HeldByBreaker { until_ms }
+        | Admission::Busy { until_ms }
+        | Admission::Failing { until_ms } => {
             // Not waited for (that would hold a worker and delay other origins), and not an
             // attempt: back in the schedule, shown as RETRYING until then.
             let due = until_ms + fastrand::i64(0..250);
@@ -150,18 +179,17 @@ pub async fn deliver_loaded(
             s.breaker,
         )
     );
+    s.origin_queue.freed(&origin);
     let released = released?;
     if success {
         // A success closes the origin's breaker.
         s.metrics.breaker_open.set(&[&origin], 0.0);
     }
-    for id in released {
-        retries::schedule(&mut conn, keys, id, now_ms()).await?;
-    }
+    retries::wake(&mut conn, keys, &released, now_ms()).await?;
     if settled? && inst.ordered() {
         // The next in line goes now.
         if let Some(next) = pacing::settled(&mut conn, keys, inst.id, event_id).await? {
-            retries::schedule(&mut conn, keys, next, now_ms()).await?;
+            retries::wake(&mut conn, keys, &[next], now_ms()).await?;
         }
     }
     Ok(())

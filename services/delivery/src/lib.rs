@@ -6,6 +6,8 @@
 //! - [`attempt`]: the HTTP request, its headers and signatures.
 //! - [`origins`]: callback origins, and the bound on resends per origin in this replica (first
 //!   attempts and retries go through the shared bound and breaker, `store::breakers`).
+//! - [`origin_queue`]: this replica's waiters per origin at its in-flight bound, woken by a freed
+//!   slot.
 //! - [`settle`]: recording an attempt and choosing what follows (schedule, jitter, Retry-After).
 //!
 //! Consumer and pump can be switched separately (`HERALD_DELIVERY_CONSUMER_ENABLED`,
@@ -14,6 +16,7 @@
 pub mod attempt;
 pub mod consumer;
 pub mod deliver;
+pub mod origin_queue;
 pub mod origins;
 pub mod pump;
 pub mod settle;
@@ -109,6 +112,7 @@ pub struct Shared {
     pub concurrency: usize,
     pub allow_private_callbacks: bool,
     pub origins: std::sync::Arc<origins::OriginLimits>,
+    pub origin_queue: std::sync::Arc<origin_queue::OriginQueue>,
     /// The shared per-origin bound and circuit breaker.
     pub breaker: herald_core::store::breakers::Rules,
 }
@@ -148,6 +152,7 @@ impl App {
             concurrency: config.concurrency,
             allow_private_callbacks: config.allow_private_callbacks,
             origins: std::sync::Arc::new(origins::OriginLimits::new(config.origin_concurrency)),
+            origin_queue: Default::default(),
             breaker: herald_core::store::breakers::Rules {
                 threshold: config.breaker_threshold,
                 probe_every_ms: config.breaker_probe_every.as_millis() as i64,

@@ -139,6 +139,10 @@ impl Keys {
     pub fn retries(&self) -> String {
         format!("{}retries", self.base)
     }
+    /// The schedule's members being handled now: event id → lease expiry.
+    pub fn retries_claimed(&self) -> String {
+        format!("{}retries:claimed", self.base)
+    }
     pub fn breaker(&self, origin: &str) -> String {
         format!("{}{{b:{origin}}}:breaker", self.base)
     }

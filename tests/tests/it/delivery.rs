@@ -577,3 +577,58 @@ async fn a_callback_moved_after_publishing_is_called_and_the_old_origins_slot_fr
         .expect("zcard");
     assert_eq!(out, 0, "no slot left taken at the old origin");
 }
+
+/// Waking held notifications (a breaker closing) moves only those that wait: one a pump worker
+/// has claimed and is attempting keeps its claim, so it is never attempted twice at once.
+#[tokio::test]
+async fn waking_the_schedule_leaves_claimed_notifications_to_their_handler() {
+    use herald_core::store::retries;
+    let redis = herald_e2e::procs::Redis::start();
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut conn = redis::aio::ConnectionManager::new(client)
+        .await
+        .expect("redis");
+    let keys = herald_core::keys::Keys::new("wake");
+    let now = herald_core::time::now_ms();
+    retries::schedule(&mut conn, &keys, 1, now - 1)
+        .await
+        .expect("a");
+    retries::schedule(&mut conn, &keys, 2, now + 60_000)
+        .await
+        .expect("b");
+    let claimed = retries::claim_due(&mut conn, &keys, now, 30_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed, [1]);
+    retries::wake(&mut conn, &keys, &[1, 2], now)
+        .await
+        .expect("wake");
+    let reader = conn.clone();
+    let score = |id: u64| {
+        let mut conn = reader.clone();
+        let key = keys.retries();
+        async move {
+            redis::cmd("ZSCORE")
+                .arg(key)
+                .arg(id)
+                .query_async::<Option<f64>>(&mut conn)
+                .await
+                .expect("zscore")
+                .map(|s| s as i64)
+        }
+    };
+    assert_eq!(
+        score(1).await,
+        Some(now + 30_000),
+        "the claimed one keeps its lease"
+    );
+    assert_eq!(score(2).await, Some(now), "the waiting one is due now");
+    // Its handler done (rescheduled), it can be woken again.
+    retries::schedule(&mut conn, &keys, 1, now + 60_000)
+        .await
+        .expect("again");
+    retries::wake(&mut conn, &keys, &[1], now)
+        .await
+        .expect("wake");
+    assert_eq!(score(1).await, Some(now));
+}

@@ -46,7 +46,7 @@ if out >= tonumber(ARGV[6]) then
 end
 local failures = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
 if failures > 0 and failures + out >= threshold then
-  return {3, now + 1000}
+  return {4, now + 1000}
 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
 return {0, 0}
@@ -96,8 +96,12 @@ pub enum Admission {
     HeldByBreaker {
         until_ms: i64,
     },
-    /// The origin is busy (at its bound, or failing with enough attempts out): try at then.
+    /// The origin is at its in-flight bound: try at then (or as soon as a slot frees).
     Busy {
+        until_ms: i64,
+    },
+    /// The origin is failing and enough attempts are out that the breaker may open: try at then.
+    Failing {
         until_ms: i64,
     },
 }
@@ -129,7 +133,8 @@ pub async fn admit(
         0 => Admission::Go,
         1 => Admission::Probe,
         2 => Admission::HeldByBreaker { until_ms },
-        _ => Admission::Busy { until_ms },
+        3 => Admission::Busy { until_ms },
+        _ => Admission::Failing { until_ms },
     })
 }
 

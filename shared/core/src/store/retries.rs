@@ -3,7 +3,9 @@
 //! Any number of delivery replicas pump it. [`claim_due`] atomically takes due members and pushes
 //! their score forward by a lease, so a member is handled by one replica at a time; if that
 //! replica dies mid-attempt the lease runs out and another takes it. After an attempt the
-//! handler either removes the member (settled) or re-adds it with its next due time.
+//! handler either removes the member (settled) or re-adds it with its next due time. Claimed
+//! members are also noted in `retries:claimed` until then, so [`wake`] (a closing breaker, the
+//! next in an ordered line) moves only members that wait, never one being attempted.
 
 use redis::AsyncCommands;
 
@@ -13,15 +15,50 @@ use crate::keys::Keys;
 static CLAIM: crate::store::LuaScript = crate::store::LuaScript::new(
     r#"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local lease = tonumber(ARGV[1]) + tonumber(ARGV[2])
 for _, member in ipairs(due) do
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), member)
+  redis.call('ZADD', KEYS[1], lease, member)
+  redis.call('ZADD', KEYS[2], lease, member)
 end
 return due
 "#,
 );
 
+static WAKE: crate::store::LuaScript = crate::store::LuaScript::new(
+    r#"
+local now = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  local claimed = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  if not claimed or tonumber(claimed) <= now then
+    redis.call('ZADD', KEYS[1], now, ARGV[i])
+  end
+end
+return 0
+"#,
+);
+
+/// Puts a notification in the schedule at `due_ms` (its handler is done with it).
 pub async fn schedule(conn: &mut Conn, keys: &Keys, event_id: u64, due_ms: i64) -> StoreResult<()> {
-    let _: () = conn.zadd(keys.retries(), event_id, due_ms).await?;
+    let _: () = redis::pipe()
+        .atomic()
+        .zadd(keys.retries(), event_id, due_ms)
+        .zrem(keys.retries_claimed(), event_id)
+        .query_async(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes waiting notifications due now; one a handler is attempting right now is left to it.
+pub async fn wake(conn: &mut Conn, keys: &Keys, event_ids: &[u64], now_ms: i64) -> StoreResult<()> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    let mut call = WAKE.get().key(keys.retries());
+    call.key(keys.retries_claimed()).arg(now_ms);
+    for id in event_ids {
+        call.arg(*id);
+    }
+    let _: i64 = call.invoke_async(conn).await?;
     Ok(())
 }
 
@@ -36,6 +73,7 @@ pub async fn claim_due(
     Ok(CLAIM
         .get()
         .key(keys.retries())
+        .key(keys.retries_claimed())
         .arg(now_ms)
         .arg(lease_ms)
         .arg(limit)
@@ -44,7 +82,11 @@ pub async fn claim_due(
 }
 
 pub async fn remove(conn: &mut Conn, keys: &Keys, event_id: u64) -> StoreResult<()> {
-    let _: () = conn.zrem(keys.retries(), event_id).await?;
+    let _: () = redis::pipe()
+        .zrem(keys.retries(), event_id)
+        .zrem(keys.retries_claimed(), event_id)
+        .query_async(conn)
+        .await?;
     Ok(())
 }
 
