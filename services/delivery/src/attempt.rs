@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use herald_core::crypto::SealedFor;
 use herald_core::model::{Attempt, EventRecord, InstanceRecord};
 use herald_core::signing::{elements_signature, standard_webhooks_signature};
 use herald_core::telemetry::trace::{self, TraceParent};
@@ -13,8 +12,6 @@ use secrecy::ExposeSecret;
 use tracing::Instrument;
 
 use crate::Shared;
-
-const SIGNATURE_KEY_ENTRY: &str = "event.notification.signature.key";
 
 /// How much of a callback's answer is read before the connection is let go.
 const DRAIN_LIMIT: usize = 64 * 1024;
@@ -41,15 +38,8 @@ pub async fn attempt(
     callback: &str,
     replay: bool,
 ) -> AttemptResult {
-    if !trace::exported() {
-        return send(s, rec, inst, callback, replay).await;
-    }
     // The client span of this attempt, in the trace the event was found under.
-    let host = reqwest::Url::parse(callback)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    let span = tracing::info_span!(
+    let span = herald_core::exported_span!(
         "delivery",
         otel.name = "delivery POST",
         otel.kind = "client",
@@ -59,7 +49,10 @@ pub async fn attempt(
         herald.notification_id = rec.notification_id,
         herald.instance_id = inst.id,
         http.request.method = "POST",
-        server.address = %host,
+        server.address = %reqwest::Url::parse(callback)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default(),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
     );
@@ -215,20 +208,13 @@ fn refused(s: &Shared, why: &str) -> AttemptResult {
 /// The instance's signature key: none configured, the key, or `Err` when it is configured but
 /// does not open.
 fn signature_key(s: &Shared, inst: &InstanceRecord) -> Result<Option<String>, ()> {
-    let Some(raw) = inst
-        .config_str(SIGNATURE_KEY_ENTRY)
-        .filter(|k| !k.is_empty())
-    else {
-        return Ok(None);
-    };
-    if inst.secret_keys.iter().any(|k| k == SIGNATURE_KEY_ENTRY) {
-        s.secret_box
-            .open(raw, SealedFor::entry(inst.id, SIGNATURE_KEY_ENTRY))
-            .map(|k| Some(k.expose_secret().to_string()))
-            .map_err(|_| ())
-    } else {
-        Ok(Some(raw.to_string()))
-    }
+    let key = s
+        .secret_box
+        .entry(inst, "event.notification.signature.key")
+        .map_err(|_| ())?;
+    Ok(key
+        .map(|k| k.expose_secret().to_string())
+        .filter(|k| !k.is_empty()))
 }
 
 /// `Retry-After` as seconds or an HTTP date; capped at one hour.

@@ -11,11 +11,10 @@ use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind};
 use herald_core::consume;
 use herald_core::model::{EventStatus, NotificationMessage};
-use herald_core::store::{breakers, events, instances, StoreResult};
-use herald_core::time::now_ms;
+use herald_core::store::{events, instances, StoreResult};
 use tokio_util::sync::CancellationToken;
 
-use crate::deliver::{attempt_token, deliver, deliver_loaded, give_back, Preadmitted};
+use crate::deliver::{attempt_token, deliver, deliver_loaded, gate, give_back, Preadmitted};
 use crate::Shared;
 
 pub async fn run(s: Shared, shutdown: CancellationToken, grace: Duration) -> anyhow::Result<()> {
@@ -78,18 +77,16 @@ async fn first_attempt(
     let (mut a, mut b, mut c) = (redis(), redis(), redis());
     let keys = &s.brokers.keys;
     let token = attempt_token(event_id);
-    let gate = async {
+    let asked = async {
         match &origin {
-            Some(o) => breakers::admit(&mut c, keys, o, &token, event_id, now_ms(), s.breaker)
-                .await
-                .map(Some),
+            Some(o) => gate(s, &mut c, o, &token, event_id).await.map(Some),
             None => Ok(None),
         }
     };
     let (dispatched, inst, admitted) = tokio::join!(
         events::dispatch_get(&mut a, keys, event_id),
         instances::get(&mut b, keys, instance_id),
-        gate
+        asked
     );
     let pre = match (origin, admitted?) {
         (Some(origin), Some(admission)) => Some(Preadmitted {

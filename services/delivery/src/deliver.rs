@@ -8,9 +8,9 @@ use herald_core::store::{events, instances, retries, StoreResult};
 use herald_core::time::{now_ms, now_rfc3339};
 
 use crate::attempt::attempt;
-use crate::origins::origin_of;
 use crate::settle::{record, settle};
 use crate::Shared;
+use herald_core::callback_url::origin_of;
 
 /// Attempts delivery unless the record is settled (or, with `only_if`, not in that status).
 pub async fn deliver(s: &Shared, event_id: u64, only_if: Option<EventStatus>) -> StoreResult<()> {
@@ -45,6 +45,26 @@ pub fn attempt_token(event_id: u64) -> String {
     format!("{event_id}-{}", fastrand::u64(..))
 }
 
+/// Asks the origin's shared gate (in-flight bound and breaker) for this attempt.
+pub async fn gate(
+    s: &Shared,
+    conn: &mut herald_core::store::Conn,
+    origin: &str,
+    token: &str,
+    event_id: u64,
+) -> StoreResult<Admission> {
+    breakers::admit(
+        conn,
+        &s.brokers.keys,
+        origin,
+        token,
+        event_id,
+        now_ms(),
+        s.breaker,
+    )
+    .await
+}
+
 /// Hands back what a pre-admission reserved, when it will not be used.
 pub async fn give_back(s: &Shared, pre: Option<Preadmitted>) -> StoreResult<()> {
     match pre {
@@ -70,9 +90,10 @@ pub async fn deliver_loaded(
     let keys = &s.brokers.keys;
     let event_id = rec.id;
     let callback = inst.as_ref().and_then(|i| callback_of(&rec, i));
+    let origin = callback.as_deref().map(origin_of);
     let usable = |p: &Preadmitted| {
         !rec.status.is_settled()
-            && callback.as_deref().map(origin_of).as_deref() == Some(p.origin.as_str())
+            && origin.as_deref() == Some(p.origin.as_str())
             && !inst.as_ref().is_some_and(pacing::paced)
     };
     let pre = match pre {
@@ -86,7 +107,7 @@ pub async fn deliver_loaded(
         // A settled record left in the retry schedule (e.g. a manual retry won) leaves it.
         return herald_core::store::retries::remove(&mut conn, keys, event_id).await;
     }
-    let (Some(inst), Some(callback)) = (inst, callback) else {
+    let (Some(inst), Some(callback), Some(origin)) = (inst, callback, origin) else {
         let reason = "instance deleted or has no callback URL".to_string();
         let refusal = Attempt {
             date: now_rfc3339(),
@@ -103,22 +124,12 @@ pub async fn deliver_loaded(
             return events::hold(&mut conn, keys, event_id, until).await;
         }
     }
-    let (origin, token, mut admission) = match pre {
-        Some(p) => (p.origin, p.token, p.admission),
+    let (token, mut admission) = match pre {
+        Some(p) => (p.token, p.admission),
         None => {
-            let origin = origin_of(&callback);
             let token = attempt_token(event_id);
-            let admission = breakers::admit(
-                &mut conn,
-                keys,
-                &origin,
-                &token,
-                event_id,
-                now_ms(),
-                s.breaker,
-            )
-            .await?;
-            (origin, token, admission)
+            let admission = gate(s, &mut conn, &origin, &token, event_id).await?;
+            (token, admission)
         }
     };
     // At the origin's in-flight bound: wait here for one of our answers from it (bounded), then
@@ -129,16 +140,7 @@ pub async fn deliver_loaded(
         {
             break;
         }
-        admission = breakers::admit(
-            &mut conn,
-            keys,
-            &origin,
-            &token,
-            event_id,
-            now_ms(),
-            s.breaker,
-        )
-        .await?;
+        admission = gate(s, &mut conn, &origin, &token, event_id).await?;
     }
     s.metrics.breaker_open.set(
         &[&origin],

@@ -12,7 +12,7 @@ pub struct OriginLimits {
     map: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
-pub use herald_core::callback_url::origin_of;
+use herald_core::callback_url::origin_of;
 
 impl OriginLimits {
     pub fn new(per_origin: usize) -> Self {
@@ -32,19 +32,5 @@ impl OriginLimits {
     /// Waits for a slot (for rare, user-triggered resends).
     pub async fn acquire(&self, url: &str) -> Option<OwnedSemaphorePermit> {
         self.semaphore(&origin_of(url)).acquire_owned().await.ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins_are_scheme_host_port() {
-        assert_eq!(origin_of("https://a.example/x?y"), "https://a.example:443");
-        assert_eq!(
-            origin_of("http://a.example:8080/z"),
-            "http://a.example:8080"
-        );
     }
 }

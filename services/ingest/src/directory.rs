@@ -105,15 +105,8 @@ impl Directory {
         let secrets = webhooks::signing_entries(element)
             .iter()
             .map(|entry| {
-                let raw = inst.config_str(entry)?;
-                if inst.secret_keys.iter().any(|k| k == entry) {
-                    self.secret_box
-                        .open(raw, SealedFor::entry(inst.id, entry))
-                        .ok()
-                        .map(|s| s.expose_secret().to_string())
-                } else {
-                    Some(raw.to_string())
-                }
+                let value = self.secret_box.entry(inst, entry).ok().flatten()?;
+                Some(value.expose_secret().to_string())
             })
             .collect();
         Candidate {

@@ -62,16 +62,12 @@ fn header<'a>(msg: &'a Message, name: &str) -> Option<&'a str> {
 
 async fn handle(s: &Shared, msg: Message) {
     let element = header(&msg, HDR_ELEMENT).unwrap_or_default().to_string();
-    let span = if trace::exported() {
-        tracing::info_span!(
-            "normalize",
-            otel.name = %format!("normalize {element}"),
-            herald.stage = "normalize",
-            herald.element = %element,
-        )
-    } else {
-        tracing::Span::none()
-    };
+    let span = herald_core::exported_span!(
+        "normalize",
+        otel.name = %format!("normalize {element}"),
+        herald.stage = "normalize",
+        herald.element = %element,
+    );
     let trace_parent = trace::continue_from(&span, header(&msg, HDR_TRACEPARENT));
     let result = process(s, &msg, &element, &trace_parent)
         .instrument(span)

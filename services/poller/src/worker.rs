@@ -97,17 +97,13 @@ async fn run_job(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
         }
     };
     // A poll starts the trace of the events it finds.
-    let span = if herald_core::telemetry::trace::exported() {
-        tracing::info_span!(
-            "poll",
-            otel.name = "poll",
-            herald.stage = "poll",
-            herald.instance_id = id,
-            herald.manual = manual,
-        )
-    } else {
-        tracing::Span::none()
-    };
+    let span = herald_core::exported_span!(
+        "poll",
+        otel.name = "poll",
+        herald.stage = "poll",
+        herald.instance_id = id,
+        herald.manual = manual,
+    );
     let done =
         tracing::Instrument::instrument(locked(s, id, slot, manual, lease.fence()), span).await;
     lease.release().await;

@@ -10,7 +10,7 @@ use herald_core::store::instances::{self, InstanceIndexes};
 use herald_core::store::sync;
 use herald_core::time::{now_ms, now_rfc3339};
 use herald_elements::oauth::OAuthApp;
-use herald_elements::{changes, connect, view, webhooks};
+use herald_elements::{changes, connect, view};
 use serde_json::{Map, Value};
 
 use crate::error::ProvisionError;
@@ -111,11 +111,7 @@ pub async fn create(
     };
     let indexes = InstanceIndexes {
         routes: conn.account_id.iter().cloned().collect(),
-        webhook_secrets: webhooks::signing_entries(def.key)
-            .iter()
-            .filter_map(|k| req.config_str(k))
-            .map(|secret| sb.seal(secret, SealedFor::webhook_secret(id)))
-            .collect(),
+        webhook_secrets: crate::lifecycle::signing_secrets(sb, def.key, &rec),
     };
 
     let stored = async {

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use herald_core::crypto::SealedFor;
+use herald_core::crypto::{SealedFor, SecretBox};
 use herald_core::model::{InstanceFact, InstanceRecord, UpdateMode};
 use herald_core::store::{instances, sync};
 use herald_elements::oauth::{self, OAuthApp};
@@ -66,23 +66,30 @@ async fn announce_update(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), Provisio
     publish_fact(ctx, "updated", &fact).await
 }
 
-/// Rewrites the element's secrets index entries of `rec` (ingest checks deliveries that concern
+/// The entries of `rec` for the element's secrets index (ingest checks deliveries that concern
 /// none of Herald's instances against them): its own seal of each signing secret.
-pub async fn sync_webhook_secrets(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), ProvisionError> {
-    let sb = &ctx.secret_box;
-    let element = crate::element_of(rec)?;
-    let signing: Vec<String> = webhooks::signing_entries(element)
+pub fn signing_secrets(sb: &SecretBox, element: ElementKey, rec: &InstanceRecord) -> Vec<String> {
+    webhooks::signing_entries(element)
         .iter()
         .filter_map(|k| {
-            let v = rec.config_str(k)?;
-            if rec.secret_keys.iter().any(|s| s == k) {
-                let plain = sb.open(v, SealedFor::entry(rec.id, k)).ok()?;
-                Some(sb.seal(plain.expose_secret(), SealedFor::webhook_secret(rec.id)))
-            } else {
-                Some(sb.seal(v, SealedFor::webhook_secret(rec.id)))
-            }
+            let plain = sb.entry(rec, k).ok().flatten()?;
+            Some(sb.seal(plain.expose_secret(), SealedFor::webhook_secret(rec.id)))
         })
-        .collect();
+        .collect()
+}
+
+/// The OAuth app's client secret of `rec` in plain (empty when unset or unreadable).
+pub fn client_secret(sb: &SecretBox, rec: &InstanceRecord) -> String {
+    sb.entry(rec, "oauth.api.secret")
+        .ok()
+        .flatten()
+        .map(|s| s.expose_secret().to_string())
+        .unwrap_or_default()
+}
+
+/// Rewrites `rec`'s entries of the element's secrets index.
+pub async fn sync_webhook_secrets(ctx: &Ctx, rec: &InstanceRecord) -> Result<(), ProvisionError> {
+    let signing = signing_secrets(&ctx.secret_box, crate::element_of(rec)?, rec);
     let mut redis = ctx.brokers.redis.clone();
     instances::set_webhook_secrets(&mut redis, &ctx.brokers.keys, rec, &signing).await?;
     Ok(())
@@ -327,11 +334,7 @@ async fn revoke(ctx: &Ctx, rec: &InstanceRecord) {
         rec.provider.refresh_token.as_deref(),
         SealedFor::refresh_token(rec.id),
     );
-    let client_secret = open(
-        rec.config_str("oauth.api.secret"),
-        SealedFor::entry(rec.id, "oauth.api.secret"),
-    )
-    .unwrap_or_default();
+    let client_secret = client_secret(sb, rec);
     let app = OAuthApp {
         client_id: rec.config_str("oauth.api.key").unwrap_or_default(),
         client_secret: &client_secret,

@@ -51,19 +51,13 @@ pub(crate) async fn refresh_locked(
         return Err(ProvisionError::InstanceInvalid(invalid_message(&rec)));
     }
     let sb = &ctx.secret_box;
-    let open = |v: Option<&str>, owner| {
-        v.and_then(|s| sb.open(s, owner).ok())
-            .map(|s| s.expose_secret().to_string())
-    };
-    let client_secret = open(
-        rec.config_str("oauth.api.secret"),
-        SealedFor::entry(rec.id, "oauth.api.secret"),
-    )
-    .unwrap_or_default();
-    let refresh_token = open(
-        rec.provider.refresh_token.as_deref(),
-        SealedFor::refresh_token(rec.id),
-    );
+    let client_secret = crate::lifecycle::client_secret(sb, &rec);
+    let refresh_token = rec
+        .provider
+        .refresh_token
+        .as_deref()
+        .and_then(|t| sb.open(t, SealedFor::refresh_token(rec.id)).ok())
+        .map(|t| t.expose_secret().to_string());
     let app = OAuthApp {
         client_id: rec.config_str("oauth.api.key").unwrap_or_default(),
         client_secret: &client_secret,

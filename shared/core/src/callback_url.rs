@@ -146,6 +146,15 @@ pub fn origin_of(url: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn origins_are_scheme_host_port() {
+        assert_eq!(origin_of("https://a.example/x?y"), "https://a.example:443");
+        assert_eq!(
+            origin_of("http://a.example:8080/z"),
+            "http://a.example:8080"
+        );
+    }
+
     #[tokio::test]
     async fn whatwg_forms_and_private_ranges_are_refused() {
         for bad in [

@@ -159,6 +159,23 @@ impl SecretBox {
         format!("{SEALED_V3}{}:{}", self.current.id, STANDARD.encode(out))
     }
 
+    /// A configuration entry of `rec` in plain: opened when it is one of the instance's secrets,
+    /// as it is otherwise; `Ok(None)` when unset. `Err` only for a secret that does not open.
+    pub fn entry(
+        &self,
+        rec: &crate::model::InstanceRecord,
+        key: &str,
+    ) -> Result<Option<SecretString>, CryptoError> {
+        let Some(raw) = rec.config_str(key) else {
+            return Ok(None);
+        };
+        if rec.secret_keys.iter().any(|k| k == key) {
+            self.open(raw, SealedFor::entry(rec.id, key)).map(Some)
+        } else {
+            Ok(Some(SecretString::from(raw.to_string())))
+        }
+    }
+
     /// True when `sealed` is in the current form under the current key (nothing to re-seal).
     pub fn is_current(&self, sealed: &str) -> bool {
         sealed
@@ -307,6 +324,48 @@ mod tests {
             rotated.open(&v1, OWNER).expect("v1").expose_secret(),
             "token-v2"
         );
+    }
+
+    #[test]
+    fn an_entry_is_opened_when_secret_and_read_as_is_otherwise() {
+        let b = test_box(crate::config::DEV_SECRET_KEY);
+        let mut rec = crate::model::InstanceRecord {
+            id: 7,
+            name: "i".into(),
+            user_id: 1,
+            org_id: 1,
+            element_key: "dropbox".into(),
+            tags: vec![],
+            created_date: String::new(),
+            configuration: Default::default(),
+            secret_keys: vec![],
+            provider: Default::default(),
+            valid: true,
+            invalid_reason: None,
+            disabled: false,
+            events_enabled: true,
+            token_hash: String::new(),
+        };
+        rec.configuration.insert(
+            "oauth.api.secret".into(),
+            serde_json::Value::String(b.seal("s3cret", OWNER)),
+        );
+        rec.configuration
+            .insert("oauth.api.key".into(), serde_json::Value::from("key"));
+        rec.secret_keys.push("oauth.api.secret".into());
+        let plain = |r: &crate::model::InstanceRecord, k: &str| {
+            b.entry(r, k)
+                .map(|v| v.map(|s| s.expose_secret().to_string()))
+        };
+        assert_eq!(
+            plain(&rec, "oauth.api.secret").ok(),
+            Some(Some("s3cret".into()))
+        );
+        assert_eq!(plain(&rec, "oauth.api.key").ok(), Some(Some("key".into())));
+        assert_eq!(plain(&rec, "docushare.domain").ok(), Some(None));
+        // The same record under another id: its sealed entry is not this instance's.
+        rec.id = 8;
+        assert!(plain(&rec, "oauth.api.secret").is_err());
     }
 
     #[test]

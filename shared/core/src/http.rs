@@ -105,20 +105,16 @@ async fn handle(req: Request, next: Next, quiet: bool) -> Response {
     let path = req.uri().path().to_string();
     let started = Instant::now();
     // A span only when traces are exported: the hot path pays nothing otherwise.
-    let span = if crate::telemetry::trace::exported() {
-        tracing::info_span!(
-            "request",
-            otel.name = %method,
-            otel.kind = "server",
-            http.request.method = %method,
-            url.path = %path,
-            http.route = tracing::field::Empty,
-            http.response.status_code = tracing::field::Empty,
-            request_id = %id,
-        )
-    } else {
-        tracing::Span::none()
-    };
+    let span = crate::exported_span!(
+        "request",
+        otel.name = %method,
+        otel.kind = "server",
+        http.request.method = %method,
+        url.path = %path,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        request_id = %id,
+    );
     let mut resp = REQUEST_ID
         .scope(id.clone(), async move {
             let resp = next.run(req).await;

@@ -3,6 +3,8 @@
 //! NATS client's reconnections and the lag of the consumers the service pulls from.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -11,9 +13,6 @@ use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use crate::brokers::Brokers;
 use crate::bus::StreamKind;

@@ -22,15 +22,6 @@ return 1
 "#,
 );
 
-static DISPATCH: crate::store::LuaScript = crate::store::LuaScript::new(
-    r#"
-local s = redis.call('HGET', KEYS[1], 'status')
-if not s then return false end
-if s == 'RECEIVED' then redis.call('HSET', KEYS[1], 'status', 'DISPATCHED') end
-return s
-"#,
-);
-
 static ATTEMPT: crate::store::LuaScript = crate::store::LuaScript::new(
     r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
@@ -164,8 +155,8 @@ return {s, redis.call('HGETALL', KEYS[1])}
 "#,
 );
 
-/// As [`dispatch`], answering the record too (as it is after the mark): one round trip for what
-/// the delivery consumer needs first.
+/// Marks a `RECEIVED` record `DISPATCHED` and answers the status it had with the record (as it
+/// is after the mark), in one round trip: what the delivery consumer needs first.
 pub async fn dispatch_get(
     conn: &mut Conn,
     keys: &Keys,
@@ -179,16 +170,6 @@ pub async fn dispatch_get(
     };
     let prev = EventStatus::parse(&prev).ok_or_else(|| corrupt(&key, "status"))?;
     Ok(Some((prev, parse(&key, fields)?)))
-}
-
-/// Marks a `RECEIVED` record `DISPATCHED`; returns the status it had (None: no record).
-pub async fn dispatch(conn: &mut Conn, keys: &Keys, id: u64) -> StoreResult<Option<EventStatus>> {
-    let prev: Option<String> = DISPATCH
-        .get()
-        .key(keys.event(id))
-        .invoke_async(conn)
-        .await?;
-    Ok(prev.and_then(|s| EventStatus::parse(&s)))
 }
 
 /// Appends an attempt and moves the status; returns the resulting status (None: no record).

@@ -16,6 +16,19 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 static EXPORTED: AtomicBool = AtomicBool::new(false);
 
+/// `tracing::info_span!(…)` when traces are exported, else `Span::none()`: spans nobody exports
+/// cost the hot path nothing (the arguments are not even evaluated).
+#[macro_export]
+macro_rules! exported_span {
+    ($($span:tt)*) => {
+        if $crate::telemetry::trace::exported() {
+            ::tracing::info_span!($($span)*)
+        } else {
+            ::tracing::Span::none()
+        }
+    };
+}
+
 pub(super) fn set_exported() {
     EXPORTED.store(true, Ordering::Relaxed);
 }
