@@ -211,7 +211,9 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
             )
         }
     };
-    let (op, result) = match req {
+    // The op names the request's subject: the same string in logs and metrics.
+    let op = req.op();
+    let (subject, result) = match req {
         ProvisioningRequest::CreateV1 {
             user_id,
             org_id,
@@ -219,9 +221,10 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
             body,
         } => {
             let body = body.as_object().cloned().unwrap_or_default();
-            let r = create::create(ctx, user_id, org_id, &body).await;
-            log_outcome("create", &request_id, &r);
-            ("create", r)
+            (
+                request_id,
+                create::create(ctx, user_id, org_id, &body).await,
+            )
         }
         ProvisioningRequest::UpdateV1 {
             instance_id,
@@ -231,34 +234,31 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
         } => {
             let body = body.as_object().cloned().unwrap_or_default();
             let r = lifecycle::update(ctx, instance_id, user_id, &body, mode).await;
-            log_outcome("update", &instance_id.to_string(), &r);
-            ("update", r)
+            (instance_id.to_string(), r)
         }
         ProvisioningRequest::DeleteV1 {
             instance_id,
             user_id,
-        } => {
-            let r = lifecycle::delete(ctx, instance_id, user_id).await;
-            log_outcome("delete", &instance_id.to_string(), &r);
-            ("delete", r)
-        }
+        } => (
+            instance_id.to_string(),
+            lifecycle::delete(ctx, instance_id, user_id).await,
+        ),
         ProvisioningRequest::SetEnabledV1 {
             instance_id,
             enabled,
-        } => {
-            let r = lifecycle::set_enabled(ctx, instance_id, enabled).await;
-            log_outcome("enabled", &instance_id.to_string(), &r);
-            ("enabled", r)
-        }
+        } => (
+            instance_id.to_string(),
+            lifecycle::set_enabled(ctx, instance_id, enabled).await,
+        ),
         ProvisioningRequest::RefreshV1 {
             instance_id,
             seen_version,
-        } => {
-            let r = refresh::refresh(ctx, instance_id, seen_version).await;
-            log_outcome("refresh", &instance_id.to_string(), &r);
-            ("refresh", r)
-        }
+        } => (
+            instance_id.to_string(),
+            refresh::refresh(ctx, instance_id, seen_version).await,
+        ),
     };
+    log_outcome(op, &subject, &result);
     ctx.metrics
         .provisioning_requests
         .inc(&[op, if result.is_ok() { "ok" } else { "error" }]);

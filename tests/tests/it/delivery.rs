@@ -401,11 +401,7 @@ async fn a_sealed_signature_key_copied_to_another_instance_does_not_open() {
     assert!(sealed.as_str().is_some_and(|s| s.starts_with("enc:v3:")));
     let mut rec = stored_instance(&w, b).await;
     rec["configuration"][entry] = sealed;
-    let client = redis::Client::open(w.stack.redis.url()).expect("client");
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut conn = redis_conn(&w).await;
     let _: () = redis::cmd("SET")
         .arg(herald_core::keys::Keys::new(&w.stack.prefix).instance(b))
         .arg(rec.to_string())
@@ -565,11 +561,7 @@ async fn a_callback_moved_after_publishing_is_called_and_the_old_origins_slot_fr
         old.host_str().expect("host"),
         old.port().expect("port")
     );
-    let client = redis::Client::open(w.stack.redis.url()).expect("client");
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut conn = redis_conn(&w).await;
     let out: i64 = redis::cmd("ZCARD")
         .arg(herald_core::keys::Keys::new(&w.stack.prefix).breaker_inflight(&origin))
         .query_async(&mut conn)

@@ -209,13 +209,18 @@ pub fn ids_by_file(w: &World) -> HashMap<String, HashSet<String>> {
     by_path
 }
 
-/// An instance's stored record, as JSON, read straight from Redis.
-pub async fn stored_instance(w: &World, id: u64) -> Value {
-    let client = redis::Client::open(w.stack.redis.url()).expect("client");
-    let mut conn = client
+/// A connection to the stack's Redis, for tests that look at (or tamper with) what is stored.
+pub async fn redis_conn(w: &World) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(w.stack.redis.url())
+        .expect("client")
         .get_multiplexed_async_connection()
         .await
-        .expect("redis");
+        .expect("redis")
+}
+
+/// An instance's stored record, as JSON, read straight from Redis.
+pub async fn stored_instance(w: &World, id: u64) -> Value {
+    let mut conn = redis_conn(w).await;
     let key = herald_core::keys::Keys::new(&w.stack.prefix).instance(id);
     let raw: String = redis::cmd("GET")
         .arg(&key)
