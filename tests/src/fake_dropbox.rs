@@ -1,8 +1,13 @@
 //! A fake Dropbox, faithful to `PROVIDERS.md`: OAuth authorize/token (single-use codes bound to
-//! client and redirect URI), and the files API of one account, whose every change enters one
-//! change log and sends a signed webhook (`X-Dropbox-Signature`) to the app's webhook URI,
-//! retried with exponential backoff until a 200. Changes made "by someone else" (the helpers
-//! and the `/__fake/*` routes) notify exactly like API changes.
+//! client and redirect URI), and the files API of one or more accounts of one app, each with its
+//! own namespace and change log, whose every change sends a signed webhook
+//! (`X-Dropbox-Signature`, naming that account) to the app's webhook URI, retried with
+//! exponential backoff until a 200. Changes made "by someone else" (the helpers and the
+//! `/__fake/*` routes) notify exactly like API changes.
+//!
+//! A [`FakeDropbox`] handle is one account; [`FakeDropbox::add_account`] adds another on the same
+//! server. An API call acts on the account its bearer token was issued for; the authorize page
+//! signs in as the account last chosen with [`FakeDropbox::sign_in`] (the first by default).
 //!
 //! - [`store`]: the namespace (items by `path_lower`, file bytes) and the change log.
 //! - [`listing`]: `files/list_folder`, `/continue`, `/get_latest_cursor`; cursors are scoped to
@@ -56,6 +61,7 @@ type Refused = Box<Response>;
 /// Dropbox refuses single-request uploads over 150 MiB.
 const UPLOAD_LIMIT: usize = 150 * 1024 * 1024;
 
+/// One account: its namespace, change log and injected faults.
 #[derive(Default)]
 struct Inner {
     client_secret: String,
@@ -64,7 +70,6 @@ struct Inner {
     /// path_lower → item.
     items: BTreeMap<String, Item>,
     log: Vec<Value>,
-    webhook_url: Option<String>,
     page_size: usize,
     /// Source of ids and revs, so both are unique in the account.
     next_id: u64,
@@ -74,19 +79,28 @@ struct Inner {
     api_delay: Duration,
 }
 
-/// Handle to a running fake.
+/// The app: its accounts, the one its authorize page acts for, and its webhook URI.
+#[derive(Default)]
+struct App {
+    accounts: Vec<(Arc<Mutex<Inner>>, FakeOAuth)>,
+    signed_in: usize,
+    webhook_url: Option<String>,
+}
+
+/// Handle to one account of a running fake.
 #[derive(Clone)]
 pub struct FakeDropbox {
     inner: Arc<Mutex<Inner>>,
-    /// The OAuth half (codes, tokens, refresh, expiry).
+    /// The OAuth half (codes, tokens, refresh, expiry) of this account.
     pub oauth: FakeOAuth,
     pub addr: SocketAddr,
+    app: Arc<Mutex<App>>,
     /// First wait between webhook retries (doubles each time).
     retry_base: Duration,
     http: reqwest::Client,
 }
 
-fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -105,26 +119,15 @@ impl FakeDropbox {
     ) -> Self {
         let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let inner = Inner {
-            client_secret: client_secret.into(),
-            account_id: format!("dbid:AAH{}", &herald_core::crypto::random_secret()[..20]),
-            uid: 12345678,
-            page_size: 3,
-            ..Default::default()
-        };
-        let mut profile = OAuthProfile::standard(14_400);
-        profile.refresh_needs_offline = true;
-        profile
-            .extra
-            .insert("account_id".into(), json!(inner.account_id));
-        profile
-            .extra
-            .insert("uid".into(), json!(inner.uid.to_string()));
-        let oauth = FakeOAuth::new(client_id, client_secret, profile);
+        let (inner, oauth) = account(client_id, client_secret, 12345678);
         let fake = Self {
-            oauth,
-            inner: Arc::new(Mutex::new(inner)),
+            oauth: oauth.clone(),
+            inner: inner.clone(),
             addr,
+            app: Arc::new(Mutex::new(App {
+                accounts: vec![(inner, oauth)],
+                ..Default::default()
+            })),
             retry_base,
             http: reqwest::Client::new(),
         };
@@ -156,6 +159,49 @@ impl FakeDropbox {
         fake
     }
 
+    /// Another account of the same app on the same server, with its own namespace, change log
+    /// and tokens.
+    pub fn add_account(&self) -> Self {
+        let mut app = lock(&self.app);
+        let uid = 12345678 + app.accounts.len() as u64;
+        let (inner, oauth) = account(&self.oauth.client_id, &self.oauth.client_secret, uid);
+        app.accounts.push((inner.clone(), oauth.clone()));
+        Self {
+            inner,
+            oauth,
+            ..self.clone()
+        }
+    }
+
+    /// The authorize page acts for this account from now on (as if its owner signed in).
+    pub fn sign_in(&self) {
+        let mut app = lock(&self.app);
+        if let Some(i) = app
+            .accounts
+            .iter()
+            .position(|(inner, _)| Arc::ptr_eq(inner, &self.inner))
+        {
+            app.signed_in = i;
+        }
+    }
+
+    /// The account (of this app) the request's bearer token was issued for.
+    fn account_for(&self, headers: &HeaderMap) -> Option<Self> {
+        let app = lock(&self.app);
+        app.accounts
+            .iter()
+            .find(|(_, oauth)| oauth.bearer_ok(headers))
+            .map(|(inner, oauth)| self.with(inner, oauth))
+    }
+
+    fn with(&self, inner: &Arc<Mutex<Inner>>, oauth: &FakeOAuth) -> Self {
+        Self {
+            inner: inner.clone(),
+            oauth: oauth.clone(),
+            ..self.clone()
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -175,7 +221,7 @@ impl FakeDropbox {
             _ => false,
         };
         if ok {
-            lock(&self.inner).webhook_url = Some(url.to_string());
+            lock(&self.app).webhook_url = Some(url.to_string());
         }
         ok
     }
@@ -258,9 +304,10 @@ impl FakeDropbox {
     /// Sends the account's notification, retrying with backoff until a 200; the handle yields
     /// when Herald answered 200 (None if it never did).
     fn notify(&self) -> tokio::task::JoinHandle<Option<std::time::Instant>> {
+        let webhook_url = lock(&self.app).webhook_url.clone();
         let target = {
             let g = lock(&self.inner);
-            g.webhook_url.clone().map(|url| {
+            webhook_url.map(|url| {
                 let body = json!({"list_folder": {"accounts": [g.account_id]}, "delta": {"users": [g.uid]}})
                     .to_string();
                 (url, g.client_secret.clone(), body)
@@ -305,28 +352,49 @@ impl FakeDropbox {
         lock(&self.inner).api_delay = delay;
     }
 
-    /// Auth and injected faults, as every API route starts.
-    async fn gate(&self, headers: &HeaderMap) -> Option<Response> {
-        let delay = lock(&self.inner).api_delay;
+    /// Auth, then the account's injected delay and faults, as every API route starts; yields the
+    /// account the call acts on.
+    async fn gate(&self, headers: &HeaderMap) -> Result<Self, Refused> {
+        let account = self.account_for(headers);
+        let delay = lock(&account.as_ref().unwrap_or(self).inner).api_delay;
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        if !self.authorized(headers) {
-            return Some(bad_token());
-        }
-        let status = lock(&self.inner).api_faults.pop_front()?;
+        let Some(account) = account.filter(|a| a.oauth.bearer_ok(headers)) else {
+            return Err(Box::new(bad_token()));
+        };
+        let Some(status) = lock(&account.inner).api_faults.pop_front() else {
+            return Ok(account);
+        };
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = Json(json!({"error_summary": "injected/..", "error": {".tag": "other"}}));
-        Some(if status == 429 {
+        Err(Box::new(if status == 429 {
             (code, [("Retry-After", "1")], body).into_response()
         } else {
             (code, body).into_response()
-        })
+        }))
     }
+}
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        self.oauth.bearer_ok(headers)
-    }
+/// A new account's state and OAuth server (its tokens carry its `account_id` and `uid`).
+fn account(client_id: &str, client_secret: &str, uid: u64) -> (Arc<Mutex<Inner>>, FakeOAuth) {
+    let inner = Inner {
+        client_secret: client_secret.into(),
+        account_id: format!("dbid:AAH{}", &herald_core::crypto::random_secret()[..20]),
+        uid,
+        page_size: 3,
+        ..Default::default()
+    };
+    let mut profile = OAuthProfile::standard(14_400);
+    profile.refresh_needs_offline = true;
+    profile
+        .extra
+        .insert("account_id".into(), json!(inner.account_id));
+    profile
+        .extra
+        .insert("uid".into(), json!(inner.uid.to_string()));
+    let oauth = FakeOAuth::new(client_id, client_secret, profile);
+    (Arc::new(Mutex::new(inner)), oauth)
 }
 
 /// What a file written by [`FakeDropbox::upload_external`] holds.
@@ -342,27 +410,41 @@ fn bad_token() -> Response {
         .into_response()
 }
 
+/// The authorize page, as the signed-in account.
 async fn authorize(
     State(f): State<FakeDropbox>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let deny = lock(&f.inner).deny;
-    f.oauth.authorize(&q, deny)
+    let account = {
+        let app = lock(&f.app);
+        app.accounts
+            .get(app.signed_in)
+            .map(|(inner, oauth)| f.with(inner, oauth))
+    };
+    let account = account.unwrap_or(f);
+    let deny = lock(&account.inner).deny;
+    account.oauth.authorize(&q, deny)
 }
 
+/// The token endpoint of the account that issued the grant's code or refresh token.
 async fn token(
     State(f): State<FakeDropbox>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    f.oauth.token(&headers, &form)
+    let issuer = lock(&f.app)
+        .accounts
+        .iter()
+        .find(|(_, oauth)| oauth.issued_grant(&form))
+        .map(|(_, oauth)| oauth.clone());
+    issuer.unwrap_or(f.oauth).token(&headers, &form)
 }
 
 /// `POST /2/auth/token/revoke` with the token as bearer; `null` body.
 async fn revoke(State(f): State<FakeDropbox>, headers: HeaderMap) -> Response {
-    if !f.authorized(&headers) {
+    let Some(f) = f.account_for(&headers) else {
         return bad_token();
-    }
+    };
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())

@@ -292,6 +292,19 @@ impl FakeOAuth {
         }
     }
 
+    /// Whether a token request's code or refresh token is one this server issued (and has not
+    /// used up), so a provider with several accounts knows which one answers it.
+    pub fn issued_grant(&self, form: &HashMap<String, String>) -> bool {
+        let g = lock(&self.state);
+        let code = form
+            .get("code")
+            .is_some_and(|c| g.codes.contains_key(c) || g.seeded_codes.contains(c));
+        let refresh = form
+            .get("refresh_token")
+            .is_some_and(|rt| g.refresh.contains(rt));
+        code || refresh
+    }
+
     /// Revokes a token (access or refresh).
     pub fn revoke(&self, token: &str) {
         let mut g = lock(&self.state);

@@ -38,6 +38,10 @@ pub struct Nats {
 }
 
 impl Nats {
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
     pub fn start() -> Self {
         let mut n = Self {
             child: None,
@@ -95,6 +99,10 @@ pub struct Redis {
 }
 
 impl Redis {
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
     pub fn start() -> Self {
         let mut r = Self {
             child: None,

@@ -95,19 +95,23 @@ pub async fn sync_instance(
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
     let ticket = sync::take_ticket(&mut conn, keys, inst.id).await?;
-    // This replica's workers queue here: the one ahead syncs, and a waiter whose ticket it
-    // covered returns without a provider call (checked below), with no Redis polling meanwhile.
-    let _local = tokio::time::timeout(LEASE_WAIT, s.local_locks.lock(inst.id))
+    // This replica's workers queue here: the one ahead syncs, and a waiter whose call a round of
+    // this replica covered meanwhile returns without a provider call or a Redis command.
+    let turn = tokio::time::timeout(LEASE_WAIT, s.local_locks.turn(inst.id))
         .await
         .map_err(|_| SyncError::Busy(inst.id))?;
+    let Some(turn) = turn else {
+        return Ok(0);
+    };
+    // Between replicas: the lease, or another replica's round that started after our ticket.
     let lock = keys.lock(inst.id, "feed");
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
     let lease = loop {
-        if sync::tickets(&mut conn, keys, inst.id).await?.1 >= ticket {
-            return Ok(0);
-        }
         if let Some(lease) = sync::Lease::try_acquire(&s.brokers.redis, &lock, LEASE_MS).await? {
             break lease;
+        }
+        if sync::tickets(&mut conn, keys, inst.id).await?.1 >= ticket {
+            return Ok(0);
         }
         if tokio::time::Instant::now() > deadline {
             return Err(SyncError::Busy(inst.id));
@@ -116,15 +120,16 @@ pub async fn sync_instance(
     };
     let mut produced = 0;
     let mut result = Ok(());
+    let mut requested = match sync::tickets(&mut conn, keys, inst.id).await {
+        Ok((requested, _)) => requested,
+        Err(e) => {
+            lease.release().await;
+            return Err(e.into());
+        }
+    };
     // Keep going while deliveries keep arriving, a bounded number of rounds.
     for _ in 0..MAX_ROUNDS {
-        let (requested, _) = match sync::tickets(&mut conn, keys, inst.id).await {
-            Ok(t) => t,
-            Err(e) => {
-                result = Err(e.into());
-                break;
-            }
-        };
+        let mark = turn.round_starts();
         match sync_locked(s, inst, delivery, lease.fence()).await {
             Ok(n) => produced += n,
             Err(e) => {
@@ -132,13 +137,18 @@ pub async fn sync_instance(
                 break;
             }
         }
-        if let Err(e) = sync::complete(&mut conn, keys, inst.id, requested).await {
-            result = Err(e.into());
-            break;
-        }
-        match sync::tickets(&mut conn, keys, inst.id).await {
-            Ok((now_requested, _)) if now_requested > requested => continue,
-            _ => break,
+        match sync::complete(&mut conn, keys, inst.id, requested).await {
+            Ok(now_requested) => {
+                turn.covered(mark);
+                if now_requested <= requested {
+                    break;
+                }
+                requested = now_requested;
+            }
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
         }
     }
     lease.release().await;
@@ -153,9 +163,16 @@ async fn sync_locked(
 ) -> Result<usize, SyncError> {
     let mut conn = s.brokers.redis.clone();
     let keys = &s.brokers.keys;
-    let resumed = outbox::resume(&s.brokers, inst, fence).await?;
-    // Re-read: the instance may have changed while we waited for the lease.
-    let Some(inst) = instances::get(&mut conn, keys, inst.id).await? else {
+    // Finish a staged batch and re-read the instance (it may have changed while we waited for
+    // the lease), both at once.
+    let (resumed, inst) = tokio::try_join!(
+        async { Ok::<_, SyncError>(outbox::resume(&s.brokers, inst, fence).await?) },
+        async {
+            let mut conn = s.brokers.redis.clone();
+            Ok::<_, SyncError>(instances::get(&mut conn, keys, inst.id).await?)
+        }
+    )?;
+    let Some(inst) = inst else {
         return Ok(0);
     };
     if !inst.valid {

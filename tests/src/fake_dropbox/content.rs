@@ -93,9 +93,7 @@ pub(super) async fn upload(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
+    let f = tri!(f.gate(&headers).await);
     let ct = media_type(&headers);
     if ct != "application/octet-stream" && ct != "text/plain; charset=dropbox-cors-hack" {
         return bad_request(
@@ -144,9 +142,7 @@ pub(super) async fn download(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
+    let f = tri!(f.gate(&headers).await);
     let ct = media_type(&headers);
     let accepted =
         ct.is_empty() || ct.starts_with("text/plain") || ct == "application/octet-stream";

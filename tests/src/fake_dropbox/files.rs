@@ -12,17 +12,15 @@ use super::store::{metadata, untagged};
 use super::wire::{self, bool_field, path_field, route_error, PathKind};
 use super::{lock, FakeDropbox, Refused};
 
-/// Runs the gate and decodes the RPC argument.
+/// Runs the gate and decodes the RPC argument: the account the call acts on and the argument.
 async fn open(
     f: &FakeDropbox,
     route: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Value, Refused> {
-    if let Some(refused) = f.gate(headers).await {
-        return Err(Box::new(refused));
-    }
-    wire::rpc_arg(route, headers, body)
+) -> Result<(FakeDropbox, Value), Refused> {
+    let account = f.gate(headers).await?;
+    Ok((account, wire::rpc_arg(route, headers, body)?))
 }
 
 /// `POST /2/files/get_metadata {"path"}` → the item's metadata (with `.tag`).
@@ -32,7 +30,7 @@ pub(super) async fn get_metadata(
     body: Bytes,
 ) -> Response {
     const ROUTE: &str = "files/get_metadata";
-    let arg = tri!(open(&f, ROUTE, &headers, &body).await);
+    let (f, arg) = tri!(open(&f, ROUTE, &headers, &body).await);
     let path = tri!(path_field(ROUTE, &arg, "path", PathKind::Existing, "path"));
     let g = lock(&f.inner);
     match g.key_of(path) {
@@ -49,7 +47,7 @@ pub(super) async fn create_folder(
     body: Bytes,
 ) -> Response {
     const ROUTE: &str = "files/create_folder_v2";
-    let arg = tri!(open(&f, ROUTE, &headers, &body).await);
+    let (f, arg) = tri!(open(&f, ROUTE, &headers, &body).await);
     let path = tri!(path_field(ROUTE, &arg, "path", PathKind::Target, "path"));
     tri!(bool_field(ROUTE, &arg, "autorename", false));
     let meta = {
@@ -70,7 +68,7 @@ pub(super) async fn delete(
     body: Bytes,
 ) -> Response {
     const ROUTE: &str = "files/delete_v2";
-    let arg = tri!(open(&f, ROUTE, &headers, &body).await);
+    let (f, arg) = tri!(open(&f, ROUTE, &headers, &body).await);
     let path = tri!(path_field(
         ROUTE,
         &arg,
@@ -99,7 +97,7 @@ pub(super) async fn copy(
     body: Bytes,
 ) -> Response {
     const ROUTE: &str = "files/copy_v2";
-    let arg = tri!(open(&f, ROUTE, &headers, &body).await);
+    let (f, arg) = tri!(open(&f, ROUTE, &headers, &body).await);
     let from = tri!(path_field(
         ROUTE,
         &arg,

@@ -149,9 +149,7 @@ pub(super) async fn list_folder(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
+    let f = tri!(f.gate(&headers).await);
     let arg = match wire::rpc_arg(LIST, &headers, &body) {
         Ok(a) => a,
         Err(refused) => return *refused,
@@ -169,9 +167,7 @@ pub(super) async fn latest_cursor(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
+    let f = tri!(f.gate(&headers).await);
     let arg = match wire::rpc_arg(LATEST, &headers, &body) {
         Ok(a) => a,
         Err(refused) => return *refused,
@@ -192,9 +188,7 @@ pub(super) async fn list_continue(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = f.gate(&headers).await {
-        return refused;
-    }
+    let f = tri!(f.gate(&headers).await);
     let arg = match wire::rpc_arg(CONTINUE, &headers, &body) {
         Ok(a) => a,
         Err(refused) => return *refused,

@@ -387,3 +387,113 @@ async fn bad_requests_bad_tokens_and_injected_faults_answer_as_dropbox_does() {
     assert_eq!(api.add("/a.txt", b"a").await.0, 503);
     assert_eq!(api.add("/a.txt", b"a").await.0, 200);
 }
+
+#[tokio::test]
+async fn accounts_of_one_app_keep_their_own_tokens_namespaces_faults_and_notifications() {
+    let api = create_test_dropbox().await;
+    let second = api.fake.add_account();
+    assert_ne!(second.account_id(), api.fake.account_id());
+    let bodies = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let seen = bodies.clone();
+    let hook = Router::new().route(
+        "/hook",
+        get(|Query(q): Query<HashMap<String, String>>| async move {
+            q.get("challenge").cloned().unwrap_or_default()
+        })
+        .post(move |body: axum::body::Bytes| async move {
+            let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            seen.lock().expect("lock").push(v);
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    api.fake.set_webhook_url(&hook_url).await;
+
+    // The second account's owner signs in: the code and its token are the second account's.
+    second.sign_in();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let redirect = "https://app.example/auth";
+    let r = no_redirects
+        .get(format!("{}/oauth2/authorize", api.fake.url()))
+        .query(&[
+            ("client_id", "dbx-id"),
+            ("response_type", "code"),
+            ("redirect_uri", redirect),
+        ])
+        .send()
+        .await
+        .expect("authorize");
+    let location = url::Url::parse(
+        r.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("location"),
+    )
+    .expect("url");
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("code");
+    let granted: Value = api
+        .http
+        .post(format!("{}/oauth2/token", api.fake.url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", "dbx-id"),
+            ("client_secret", "dbx-secret"),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(granted["account_id"], json!(second.account_id()));
+    let theirs = Api {
+        fake: second.clone(),
+        token: granted["access_token"]
+            .as_str()
+            .expect("access_token")
+            .into(),
+        http: reqwest::Client::new(),
+    };
+
+    assert_eq!(theirs.add("/Theirs.txt", b"t").await.0, 200);
+    assert_eq!(api.add("/Mine.txt", b"m").await.0, 200);
+    assert_eq!(second.paths(), vec!["/Theirs.txt"]);
+    assert_eq!(api.fake.paths(), vec!["/Mine.txt"]);
+    assert_eq!(theirs.names("", false).await, vec!["/Theirs.txt"]);
+    assert_eq!(api.names("", false).await, vec!["/Mine.txt"]);
+
+    // A fault injected for one account leaves the other's calls alone.
+    second.fail_api(&[503]);
+    assert_eq!(api.add("/Mine2.txt", b"m").await.0, 200);
+    assert_eq!(theirs.add("/Theirs2.txt", b"t").await.0, 503);
+
+    crate::wait::until("a notification per account", Duration::from_secs(5), || {
+        let accounts: Vec<Value> = bodies
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|b| b["list_folder"]["accounts"].clone())
+            .collect();
+        let want = [json!([api.fake.account_id()]), json!([second.account_id()])];
+        async move {
+            if want.iter().all(|w| accounts.contains(w)) {
+                Ok(())
+            } else {
+                Err(format!("notified {accounts:?}"))
+            }
+        }
+    })
+    .await;
+}

@@ -346,10 +346,17 @@ pub async fn tickets(conn: &mut Conn, keys: &Keys, inst: u64) -> StoreResult<(u6
 }
 
 /// Marks every ticket up to `upto` covered (called under the feed lease, after a full sync
-/// that started once those tickets were taken).
-pub async fn complete(conn: &mut Conn, keys: &Keys, inst: u64, upto: u64) -> StoreResult<()> {
-    let _: () = conn.hset(keys.sync_state(inst), "completed", upto).await?;
-    Ok(())
+/// that started once those tickets were taken); returns the tickets requested by now, in the
+/// same round trip.
+pub async fn complete(conn: &mut Conn, keys: &Keys, inst: u64, upto: u64) -> StoreResult<u64> {
+    let key = keys.sync_state(inst);
+    let (requested,): (Option<u64>,) = redis::pipe()
+        .hset(&key, "completed", upto)
+        .ignore()
+        .hget(&key, "requested")
+        .query_async(conn)
+        .await?;
+    Ok(requested.unwrap_or(0))
 }
 
 static EXTEND: crate::store::LuaScript = crate::store::LuaScript::new(

@@ -142,12 +142,21 @@ impl Cluster {
     }
 
     /// Peak RSS and CPU seconds of every service so far.
+    /// Peak RSS and CPU seconds of every service, the brokers and this driver (which also runs
+    /// the fake provider and the receiver), so a reader sees where the cores went.
     pub fn report(&self) {
-        for (name, child) in &self.children {
+        let services = self.children.iter().map(|(name, c)| (*name, Some(c.id())));
+        let others = [
+            ("nats-server", self._nats.pid()),
+            ("redis-server", self._redis.pid()),
+            ("driver, fake provider, receiver", Some(std::process::id())),
+        ];
+        for (name, pid) in services.chain(others) {
+            let Some(pid) = pid else { continue };
             println!(
                 "bench: {name} peak RSS {} MiB, CPU {:.1} s",
-                peak_rss_kib(child.id()) / 1024,
-                cpu_seconds(child.id())
+                peak_rss_kib(pid) / 1024,
+                cpu_seconds(pid)
             );
         }
     }

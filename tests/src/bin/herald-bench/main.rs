@@ -1,7 +1,8 @@
 //! `make bench`: Herald's whole path on this machine, every service its own process, against
 //! its own brokers and fast fakes; loopback only, bounded in count and time.
 //!
-//! - `webhooks` (Dropbox): N changes, each announced by a signed notification, closed loop.
+//! - `dropbox`: one file change per signed notification over several accounts, open loop at
+//!   `BENCH_RATE` notifications/s (or closed loop), latency from the provider's send per change.
 //! - `hubspot`: signed HubSpot batches posted open loop at `BENCH_RATE` events/s for
 //!   `BENCH_SECONDS` (or closed loop with `BENCH_RATE=0`), latency from each request's send to
 //!   the callback's arrival per event, missing and duplicated events counted.
@@ -10,9 +11,9 @@
 //! Every scenario prints throughput, latency percentiles, peak RSS and CPU seconds per process.
 
 mod cluster;
+mod dropbox;
 mod hubspot;
 mod polling;
-mod webhooks;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -77,8 +78,9 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let scenario = std::env::var("BENCH_SCENARIO").unwrap_or_else(|_| "all".into());
-    if matches!(scenario.as_str(), "all" | "webhooks") {
-        webhooks::run().await?;
+    // `webhooks` is this scenario's former name.
+    if matches!(scenario.as_str(), "all" | "dropbox" | "webhooks") {
+        dropbox::run().await?;
     }
     if matches!(scenario.as_str(), "all" | "hubspot") {
         hubspot::run().await?;

@@ -1,0 +1,180 @@
+//! The Dropbox scenario: `BENCH_ACCOUNTS` accounts of one app (an instance each), one file change
+//! per notification, the accounts taking turns. Open loop at `BENCH_RATE` notifications/s for
+//! `BENCH_SECONDS`, or closed loop with `BENCH_IN_FLIGHT` notifications in flight
+//! (`BENCH_NOTIFICATIONS` of them) when `BENCH_RATE=0`. Each change is keyed by its path: latency
+//! runs from the moment the fake Dropbox sends its notification to the callback's arrival;
+//! missing changes and duplicates (flagged: same `Elements-Webhook-Id`; unflagged: another id)
+//! are counted.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use herald_e2e::fake_dropbox::FakeDropbox;
+use herald_e2e::receiver::Receiver;
+use serde_json::json;
+
+use crate::cluster::Cluster;
+use crate::{env_num, percentile};
+
+pub async fn run() -> anyhow::Result<()> {
+    let rate = env_num("BENCH_RATE", 2000);
+    let seconds = env_num("BENCH_SECONDS", 10);
+    let accounts = env_num("BENCH_ACCOUNTS", 4).max(1) as usize;
+    let in_flight = env_num("BENCH_IN_FLIGHT", 64) as usize;
+    let deadline = Duration::from_secs(env_num("BENCH_DEADLINE_SECS", 120));
+    let n = if rate > 0 {
+        rate * seconds
+    } else {
+        env_num("BENCH_NOTIFICATIONS", 20_000)
+    } as usize;
+    let first = FakeDropbox::start("bench_key", "bench_secret", Duration::from_millis(200)).await;
+    first.set_page_size(env_num("BENCH_PAGE_SIZE", 500) as usize);
+    let mut fakes = vec![first.clone()];
+    while fakes.len() < accounts {
+        let next = first.add_account();
+        next.set_page_size(env_num("BENCH_PAGE_SIZE", 500) as usize);
+        fakes.push(next);
+    }
+    let receiver = Receiver::start().await;
+    let cluster = Cluster::start(&[
+        ("HERALD_ELEMENT_DROPBOX_API_URL", first.url()),
+        ("HERALD_ELEMENT_DROPBOX_AUTH_URL", first.url()),
+    ])
+    .await?;
+    let ingest_url = format!("http://{}/elements/api-v2/events/dropbox", cluster.ingest);
+    let started = Instant::now();
+    while !first.try_set_webhook_url(&ingest_url).await {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "ingest did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let redirect = "https://bench.example/auth";
+    for (i, account) in fakes.iter().enumerate() {
+        account.sign_in();
+        let code = cluster
+            .oauth_code(&format!(
+                "{}/oauth2/authorize?client_id=bench_key&response_type=code&redirect_uri={redirect}&state=b",
+                first.url()
+            ))
+            .await?;
+        cluster
+            .create_instance(json!({"element": {"key": "dropbox"}, "providerData": {"code": code},
+                "name": format!("bench-{i}"),
+                "configuration": {"oauth.api.key": "bench_key", "oauth.api.secret": "bench_secret",
+                "oauth.callback.url": redirect, "event.notification.enabled": true,
+                "event.notification.callback.url": receiver.url, "event.notification.signature.key": "k"}}))
+            .await?;
+    }
+    let mode = if rate > 0 {
+        format!("open loop at {rate}/s for {seconds} s")
+    } else {
+        format!("closed loop, {in_flight} in flight")
+    };
+    println!("bench: dropbox, {n} notifications (one file change each) over {accounts} accounts, {mode}");
+
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(if rate > 0 {
+        4096
+    } else {
+        in_flight
+    }));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let t0 = Instant::now();
+    let mut sent_at = HashMap::with_capacity(n);
+    let mut notifications = Vec::with_capacity(n);
+    for i in 0..n {
+        if rate > 0 {
+            ticker.tick().await;
+        }
+        let permit = limit.clone().acquire_owned().await?;
+        let path = format!("/bench/file-{i:06}.txt");
+        // The fake sends the notification as soon as the change is made.
+        let sent = Instant::now();
+        sent_at.insert(path.to_lowercase(), sent);
+        let answered = fakes[i % accounts].upload_external_timed(&path);
+        notifications.push(tokio::spawn(async move {
+            let at = answered.await.ok().flatten();
+            drop(permit);
+            at.map(|at| at.saturating_duration_since(sent))
+        }));
+    }
+    let mut answers = Vec::with_capacity(n);
+    for h in notifications {
+        answers.extend(h.await?);
+    }
+    answers.sort();
+    let accepted = answers.len();
+    let send_secs = t0.elapsed().as_secs_f64().max(1e-9);
+
+    // Arrivals per changed file: first arrival, and the webhook ids it came under.
+    let mut arrivals: HashMap<String, (Instant, Vec<String>)> = HashMap::new();
+    let mut seen = 0;
+    while t0.elapsed() < deadline {
+        let got = receiver.received();
+        for r in &got[seen..] {
+            let id = r.header("elements-webhook-id").unwrap_or_default();
+            for e in r.json()["response"]["events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                // The files the bench changed (Dropbox also reports the folder made for them).
+                if let Some(p) = e["path"].as_str().filter(|p| p.starts_with("/bench/file-")) {
+                    arrivals
+                        .entry(p.to_string())
+                        .or_insert((r.at, Vec::new()))
+                        .1
+                        .push(id.clone());
+                }
+            }
+        }
+        seen = got.len();
+        if arrivals.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut lat: Vec<Duration> = arrivals
+        .iter()
+        .filter_map(|(p, (at, _))| sent_at.get(p).map(|s| at.saturating_duration_since(*s)))
+        .collect();
+    lat.sort();
+    let (mut flagged, mut unflagged) = (0, 0);
+    for (_, ids) in arrivals.values() {
+        let distinct: HashSet<&String> = ids.iter().collect();
+        flagged += ids.len() - distinct.len();
+        unflagged += distinct.len() - 1;
+    }
+    let last = arrivals.values().map(|(at, _)| *at).max().unwrap_or(t0);
+    let secs = last.duration_since(t0).as_secs_f64().max(1e-9);
+    println!(
+        "bench: accepted {accepted}/{n} notifications at {:.0}/s; delivered {} changes at {:.0} events/s",
+        accepted as f64 / send_secs,
+        arrivals.len(),
+        arrivals.len() as f64 / secs
+    );
+    println!(
+        "bench: send → ingest's 200 p50 {:?} p99 {:?}",
+        percentile(&answers, 0.50),
+        percentile(&answers, 0.99)
+    );
+    println!(
+        "bench: send → callback latency p50 {:?} p99 {:?} max {:?}",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or_default()
+    );
+    println!(
+        "bench: missing {}, duplicates flagged {flagged} unflagged {unflagged}",
+        n.saturating_sub(arrivals.len())
+    );
+    cluster.report();
+    cluster.stop();
+    anyhow::ensure!(
+        arrivals.len() == n && unflagged == 0,
+        "changes missing or delivered again under new ids"
+    );
+    Ok(())
+}
