@@ -101,8 +101,10 @@ impl Config {
 }
 
 /// What the consumer, the pump and attempts share.
-#[derive(Clone)]
-pub struct Shared {
+/// Cloned for every request and message: one reference count, not a copy of every part.
+pub type Shared = std::sync::Arc<SharedState>;
+
+pub struct SharedState {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub http: reqwest::Client,
@@ -142,7 +144,7 @@ impl App {
                 config.allow_private_callbacks,
             ))
             .build()?;
-        let shared = Shared {
+        let shared = std::sync::Arc::new(SharedState {
             brokers: brokers.clone(),
             secret_box: c.secret_box.clone(),
             http,
@@ -159,7 +161,7 @@ impl App {
                 max_in_flight: config.origin_concurrency,
                 lease_ms: (config.timeout + Duration::from_secs(30)).as_millis() as i64,
             },
-        };
+        });
         let ops = OpsServer::bind_watching(
             c.ops_addr,
             brokers,

@@ -79,8 +79,10 @@ impl Config {
 }
 
 /// What the endpoint and the workers share.
-#[derive(Clone)]
-pub struct Shared {
+/// Cloned for every request and message: one reference count, not a copy of every part.
+pub type Shared = std::sync::Arc<SharedState>;
+
+pub struct SharedState {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub directory: Directory,
@@ -107,7 +109,7 @@ impl App {
             .with_events_retention(c.events_retention)
             .with_stream_replicas(c.stream_replicas);
         let metrics = Metrics::new();
-        let shared = Shared {
+        let shared = std::sync::Arc::new(SharedState {
             directory: Directory::new(brokers.clone(), c.secret_box.clone()),
             local_locks: local_locks::InstanceLocks::default(),
             pushed: pushed_queue::PushedQueues::default(),
@@ -117,7 +119,7 @@ impl App {
             public_url: config.public_url.clone(),
             http: herald_elements::http::Http::new(config.provider_timeout, &config.urls)?,
             metrics: metrics.clone(),
-        };
+        });
         let listener = if config.http_enabled {
             Some(TcpListener::bind(config.listen_addr).await?)
         } else {

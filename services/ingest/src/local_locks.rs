@@ -80,7 +80,9 @@ mod tests {
     use std::time::Duration;
 
     async fn within<T>(f: impl std::future::Future<Output = T>) -> Option<T> {
-        tokio::time::timeout(Duration::from_millis(50), f).await.ok()
+        tokio::time::timeout(Duration::from_millis(50), f)
+            .await
+            .ok()
     }
 
     #[tokio::test]
@@ -92,7 +94,10 @@ mod tests {
             within(locks.turn(2)).await.is_some(),
             "another instance is not held up"
         );
-        assert!(within(locks.turn(1)).await.is_none(), "the same instance waits");
+        assert!(
+            within(locks.turn(1)).await.is_none(),
+            "the same instance waits"
+        );
         drop(held);
         assert!(matches!(within(locks.turn(1)).await, Some(Some(_))));
     }

@@ -76,8 +76,10 @@ impl Config {
 }
 
 /// What the scheduler and workers share.
-#[derive(Clone)]
-pub struct Shared {
+/// Cloned for every request and message: one reference count, not a copy of every part.
+pub type Shared = std::sync::Arc<SharedState>;
+
+pub struct SharedState {
     pub brokers: Brokers,
     pub secret_box: SecretBox,
     pub urls: ElementUrls,
@@ -113,7 +115,7 @@ impl App {
             )],
         )
         .await?;
-        let shared = Shared {
+        let shared = std::sync::Arc::new(SharedState {
             brokers,
             secret_box: c.secret_box.clone(),
             urls: config.urls.clone(),
@@ -123,7 +125,7 @@ impl App {
             ack_wait: config.ack_wait,
             retry_budget: config.retry_budget,
             provider_timeout: config.provider_timeout,
-        };
+        });
         Ok(Self {
             shared,
             ops,

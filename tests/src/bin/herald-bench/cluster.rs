@@ -151,6 +151,14 @@ impl Cluster {
             ("redis-server", self._redis.pid()),
             ("driver, fake provider, receiver", Some(std::process::id())),
         ];
+        if std::env::var("BENCH_REDIS_STATS").is_ok() {
+            let out = std::process::Command::new("redis-cli")
+                .args(["-u", &self._redis.url(), "info", "commandstats"])
+                .output();
+            if let Ok(o) = out {
+                println!("{}", String::from_utf8_lossy(&o.stdout));
+            }
+        }
         for (name, pid) in services.chain(others) {
             let Some(pid) = pid else { continue };
             println!(

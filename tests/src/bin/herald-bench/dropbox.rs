@@ -72,7 +72,9 @@ pub async fn run() -> anyhow::Result<()> {
     } else {
         format!("closed loop, {in_flight} in flight")
     };
-    println!("bench: dropbox, {n} notifications (one file change each) over {accounts} accounts, {mode}");
+    println!(
+        "bench: dropbox, {n} notifications (one file change each) over {accounts} accounts, {mode}"
+    );
 
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(if rate > 0 {
         4096

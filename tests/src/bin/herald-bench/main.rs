@@ -64,15 +64,34 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };
-    // Fields after the command name (which may hold spaces) start after the last ')'.
+    // Fields after the command name (which may hold spaces) start after the last ')', with the
+    // state (field 3); utime and stime are fields 14 and 15. Fields are taken by position: some
+    // before them may be negative (tpgid is -1 without a terminal).
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name and state.
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    let field = |n: usize| -> u64 {
+        rest.split_whitespace()
+            .nth(n - 3)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let ticks = field(14) + field(15);
     ticks as f64 / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_seconds_counts_this_process_user_and_system_time() {
+        // Burn some CPU, then compare with what getrusage says.
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(300) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let got = super::cpu_seconds(std::process::id());
+        assert!(got >= 0.2, "{got} s");
+    }
 }
 
 #[tokio::main]
