@@ -78,22 +78,6 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks as f64 / 100.0
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cpu_seconds_counts_this_process_user_and_system_time() {
-        // Burn some CPU, then compare with what getrusage says.
-        let mut x = 0u64;
-        let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_millis(300) {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-        }
-        std::hint::black_box(x);
-        let got = super::cpu_seconds(std::process::id());
-        assert!(got >= 0.2, "{got} s");
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let scenario = std::env::var("BENCH_SCENARIO").unwrap_or_else(|_| "all".into());
@@ -108,4 +92,20 @@ async fn main() -> anyhow::Result<()> {
         polling::run().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_seconds_counts_this_process_user_and_system_time() {
+        // Burn some CPU, then compare with what getrusage says.
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(300) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let got = super::cpu_seconds(std::process::id());
+        assert!(got >= 0.2, "{got} s");
+    }
 }
