@@ -23,7 +23,7 @@ lint: ## formatting, clippy, the OpenAPI document, k8s/ manifests and Dockerfile
 	@scripts/manifests-check.sh
 	@scripts/deny.sh
 
-bench: deps ## load benchmarks: hubspot (open loop), webhooks (Dropbox), polling; see README
+bench: deps ## load benchmarks: hubspot and dropbox (open loop), polling; see README
 	cargo build --release --workspace --bins
 	$${CARGO_TARGET_DIR:-target}/release/herald-bench
 
