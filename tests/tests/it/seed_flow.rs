@@ -375,3 +375,54 @@ async fn a_dropbox_delivery_reaches_only_instances_whose_own_app_secret_signed_i
         "routed by account alone, not by signature"
     );
 }
+
+#[tokio::test]
+async fn each_account_of_one_dropbox_app_notifies_only_its_own_instance() {
+    let w = create_test_world().await;
+    let first = create_test_instance(&w).await;
+    let second_account = w.dropbox.add_account();
+    second_account.sign_in();
+    let second = create_test_instance(&w).await;
+    let instance_of = |v: &Value| v["id"].as_u64().expect("id");
+    let (first_id, second_id) = (instance_of(&first), instance_of(&second));
+    assert_ne!(first_id, second_id);
+    // Interleaved changes in both accounts, each announced by its own notification.
+    for i in 0..4 {
+        w.dropbox.upload_external(&format!("/First/f-{i}.txt"));
+        second_account.upload_external(&format!("/Second/s-{i}.txt"));
+    }
+    let by_instance = until("eight file events", Duration::from_secs(20), || async {
+        let mut seen: Vec<(u64, String)> = Vec::new();
+        for r in w.receiver.received() {
+            let body = r.json();
+            let instance = body["instanceId"].as_u64().unwrap_or_default();
+            for e in body["response"]["events"].as_array().into_iter().flatten() {
+                let path = e["path"].as_str().unwrap_or_default();
+                if path.ends_with(".txt") {
+                    seen.push((instance, path.to_string()));
+                }
+            }
+        }
+        if seen.len() >= 8 {
+            Ok(seen)
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    })
+    .await;
+    let mut by_instance = by_instance;
+    by_instance.sort();
+    let mut expected: Vec<(u64, String)> = (0..4)
+        .flat_map(|i| {
+            [
+                (first_id, format!("/first/f-{i}.txt")),
+                (second_id, format!("/second/s-{i}.txt")),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(
+        by_instance, expected,
+        "each change once, to its account's instance"
+    );
+}
