@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use herald_core::keys::InstanceLease;
 use herald_core::live_token::{call_with_token, CallError, TokenError};
 use herald_core::model::InstanceRecord;
 use herald_core::outbox;
@@ -104,7 +105,7 @@ pub async fn sync_instance(
         return Ok(0);
     };
     // Between replicas: the lease, or another replica's round that started after our ticket.
-    let lock = keys.lock(inst.id, "feed");
+    let lock = keys.lock(inst.id, InstanceLease::Feed);
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
     let lease = loop {
         if let Some(lease) = sync::Lease::try_acquire(&s.brokers.redis, &lock, LEASE_MS).await? {

@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use herald_core::keys::InstanceLease;
 use herald_core::model::InstanceRecord;
 use herald_core::outbox;
 use herald_core::store::{instances, sync};
@@ -105,7 +106,7 @@ async fn run(s: Shared, id: u64) {
 }
 
 async fn round(s: &Shared, id: u64, jobs: &[Job]) -> Result<Vec<usize>, SyncError> {
-    let lock = s.brokers.keys.lock(id, "feed");
+    let lock = s.brokers.keys.lock(id, InstanceLease::Feed);
     let lease = sync::Lease::acquire(&s.brokers.redis, &lock, LEASE_MS, LEASE_WAIT)
         .await?
         .ok_or(SyncError::Busy(id))?;

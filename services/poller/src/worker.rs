@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_nats::jetstream::{AckKind, Message};
 use herald_core::bus::{consumers, ensure_consumer, ensure_stream, StreamKind};
 use herald_core::consume;
+use herald_core::keys::InstanceLease;
 use herald_core::model::{InstanceRecord, PollJob};
 use herald_core::store::polls::{self, Outcome};
 use herald_core::store::{instances, sync};
@@ -85,7 +86,7 @@ async fn handle(s: &Shared, msg: Message) {
 
 async fn run_job(s: &Shared, id: u64, slot: i64, manual: bool) -> Done {
     let keys = &s.brokers.keys;
-    let lock = keys.lock(id, "poll");
+    let lock = keys.lock(id, InstanceLease::Poll);
     // Kept alive by a heartbeat while the poll runs; a dead worker's lease runs out.
     let lease_ms = (s.provider_timeout * 2).as_millis() as u64;
     let lease = match sync::Lease::try_acquire(&s.brokers.redis, &lock, lease_ms).await {

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use herald_core::crypto::{SealedFor, SecretBox};
+use herald_core::keys::InstanceLease;
 use herald_core::model::{InstanceFact, InstanceRecord, UpdateMode};
 use herald_core::store::{instances, sync};
 use herald_elements::oauth::{self, OAuthApp};
@@ -34,7 +35,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, ProvisionError>>,
 {
-    let lock = ctx.brokers.keys.lock(instance_id, "record");
+    let lock = ctx.brokers.keys.lock(instance_id, InstanceLease::Record);
     // Renewed by a heartbeat while held, so a slow provider call cannot outlive it.
     let lease = sync::Lease::acquire(&ctx.brokers.redis, &lock, LEASE_MS, WAIT)
         .await?

@@ -17,7 +17,7 @@
 //! herald:v1:[<prefix>:]{i:<inst>}:accepted             ZSET change key → when accepted(ms): pushed changes already notified
 //! herald:v1:[<prefix>:]{i:<inst>}:sync                 HASH change-feed state {cursor, pending}
 //! herald:v1:[<prefix>:]{i:<inst>}:seen                 HASH object key → version (CREATED vs UPDATED)
-//! herald:v1:[<prefix>:]{i:<inst>}:lock:<name>          STRING lease held while one worker syncs
+//! herald:v1:[<prefix>:]{i:<inst>}:lock:<lease>         STRING a lease on the instance ([`InstanceLease`])
 //! herald:v1:[<prefix>:]{i:<inst>}:events               ZSET eventDate(ms) → event id
 //! herald:v1:[<prefix>:]{i:<inst>}:pending              ZSET unsettled notification ids of an ordered instance
 //! herald:v1:[<prefix>:]{i:<inst>}:rate                 HASH {tat}: the rate limit's next free slot (ms)
@@ -42,6 +42,27 @@
 /// deliveries name their webhook, not an account).
 pub fn webhook_account(webhook_id: &str) -> String {
     format!("webhook:{webhook_id}")
+}
+
+/// What a lease on one instance guards: one holder at a time, across every replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceLease {
+    /// Bringing its change feed up to date, or notifying its pushed changes (ingest).
+    Feed,
+    /// One poll (poller).
+    Poll,
+    /// Every write of its record (provisioning).
+    Record,
+}
+
+impl InstanceLease {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Feed => "feed",
+            Self::Poll => "poll",
+            Self::Record => "record",
+        }
+    }
 }
 
 /// Builds keys under one prefix.
@@ -115,8 +136,8 @@ impl Keys {
     pub fn seen(&self, inst: u64) -> String {
         format!("{}{{i:{inst}}}:seen", self.base)
     }
-    pub fn lock(&self, inst: u64, name: &str) -> String {
-        format!("{}{{i:{inst}}}:lock:{name}", self.base)
+    pub fn lock(&self, inst: u64, lease: InstanceLease) -> String {
+        format!("{}{{i:{inst}}}:lock:{}", self.base, lease.as_str())
     }
     pub fn pending(&self, inst: u64) -> String {
         format!("{}{{i:{inst}}}:pending", self.base)
