@@ -108,12 +108,11 @@ async fn queue(state: &AppState, req: Request) -> Result<Response, ApiError> {
         callback_url: callback,
         accepted_ms: herald_core::time::now_ms(),
     };
-    let job_json = serde_json::to_string(&job).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let job_json = serde_json::to_string(&job).map_err(ApiError::Encode)?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(HDR_JOB, job_json.as_str());
     headers.insert(HDR_MSG_ID, format!("job-{event_id}").as_str());
-    let unavailable =
-        |e: String| ApiError::Unavailable(format!("Could not queue the request ({e}), try again"));
+    let unavailable = |e| ApiError::not_queued("the request", e);
     let subject = state.brokers.topo.jobs(inst.id);
     if store_job(state, &subject, headers.clone(), body.clone())
         .await
@@ -122,10 +121,10 @@ async fn queue(state: &AppState, req: Request) -> Result<Response, ApiError> {
         // The stream may not exist yet (no jobs worker has started): make it, then once more.
         ensure_stream(&state.brokers.js, &state.brokers.topo, StreamKind::Jobs)
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
+            .map_err(unavailable)?;
         store_job(state, &subject, headers, body)
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
+            .map_err(unavailable)?;
     }
     Ok(Json(json!({"eventId": event_id, "eventStatus": "dispatched"})).into_response())
 }

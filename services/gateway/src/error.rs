@@ -34,6 +34,15 @@ pub enum ApiError {
     /// Passed through from provisioning.
     #[error("{}", .0.message)]
     Rpc(RpcError),
+    /// A message for a worker could not be stored in JetStream (`what`: the poll, the request…).
+    #[error("Could not queue {what}, try again")]
+    NotQueued {
+        what: &'static str,
+        #[source]
+        cause: async_nats::Error,
+    },
+    #[error("internal error")]
+    Encode(#[source] serde_json::Error),
     #[error("internal error")]
     Internal(String),
 }
@@ -61,7 +70,8 @@ impl ApiError {
                 StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 e.code.as_str(),
             ),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::NotQueued { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) | Self::Encode(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
@@ -69,11 +79,32 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let Self::Internal(cause) = &self {
-            tracing::error!(request_id = %herald_core::http::current_request_id(), %cause, "internal error");
-            return error_response(status, code, "Internal error");
+        let request_id = herald_core::http::current_request_id();
+        match &self {
+            Self::Internal(cause) => {
+                tracing::error!(%request_id, %cause, "internal error");
+                return error_response(status, code, "Internal error");
+            }
+            Self::Encode(cause) => {
+                tracing::error!(%request_id, %cause, "internal error");
+                return error_response(status, code, "Internal error");
+            }
+            Self::NotQueued { what, cause } => {
+                tracing::warn!(%request_id, what, %cause, "could not queue");
+            }
+            _ => {}
         }
         error_response(status, code, self.to_string())
+    }
+}
+
+impl ApiError {
+    /// `what` could not be stored in JetStream for a worker.
+    pub fn not_queued(what: &'static str, cause: impl Into<async_nats::Error>) -> Self {
+        Self::NotQueued {
+            what,
+            cause: cause.into(),
+        }
     }
 }
 

@@ -160,14 +160,13 @@ pub async fn publish_fact(
     name: &str,
     fact: &InstanceFact,
 ) -> Result<(), ProvisionError> {
-    let payload = serde_json::to_vec(fact).map_err(|e| ProvisionError::Internal(e.to_string()))?;
+    let payload = serde_json::to_vec(fact).map_err(ProvisionError::Encode)?;
     let ack = ctx
         .brokers
         .js
         .publish(ctx.brokers.topo.instances(name), payload.into())
         .await
-        .map_err(|e| ProvisionError::Unavailable(e.to_string()))?;
-    ack.await
-        .map_err(|e| ProvisionError::Unavailable(e.to_string()))?;
+        .map_err(ProvisionError::Publish)?;
+    ack.await.map_err(ProvisionError::Publish)?;
     Ok(())
 }

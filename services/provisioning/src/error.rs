@@ -22,6 +22,11 @@ pub enum ProvisionError {
     ProviderTimeout,
     #[error("Storage is unavailable, try again")]
     Unavailable(String),
+    /// A lifecycle fact could not be stored in JetStream.
+    #[error("Storage is unavailable, try again")]
+    Publish(#[source] herald_core::bus::PublishError),
+    #[error("internal error")]
+    Encode(#[source] serde_json::Error),
     #[error("internal error")]
     Internal(String),
 }
@@ -36,7 +41,8 @@ impl ProvisionError {
             Self::CodeRejected(_) => (400, "provider_rejected_code"),
             Self::ProviderUnavailable(_) => (502, "provider_unavailable"),
             Self::ProviderTimeout => (504, "provider_timeout"),
-            Self::Unavailable(_) => (503, "unavailable"),
+            Self::Unavailable(_) | Self::Publish(_) => (503, "unavailable"),
+            Self::Encode(_) => (500, "internal"),
             Self::Internal(_) => (500, "internal"),
         };
         RpcError {

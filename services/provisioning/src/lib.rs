@@ -271,7 +271,12 @@ async fn handle(ctx: &Ctx, payload: &[u8]) -> RpcReply {
 fn log_outcome(op: &str, subject: &str, r: &Result<serde_json::Value, error::ProvisionError>) {
     match r {
         Ok(_) => {}
-        Err(e @ (error::ProvisionError::Internal(_) | error::ProvisionError::Unavailable(_))) => {
+        Err(
+            e @ (error::ProvisionError::Internal(_)
+            | error::ProvisionError::Unavailable(_)
+            | error::ProvisionError::Publish(_)
+            | error::ProvisionError::Encode(_)),
+        ) => {
             tracing::error!(op, subject, error = ?e, "request failed")
         }
         Err(e) => tracing::info!(op, subject, error = %e, "request refused"),

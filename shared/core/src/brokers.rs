@@ -19,7 +19,7 @@ const JETSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
     #[error("bad NATS URL: {0}")]
-    NatsUrl(String),
+    NatsUrl(#[source] async_nats::ConnectError),
     #[error("bad Redis URL: {0}")]
     RedisUrl(#[source] redis::RedisError),
 }
@@ -55,7 +55,7 @@ impl Brokers {
             })
             .connect(nats_url)
             .await
-            .map_err(|e| BrokerError::NatsUrl(e.to_string()))?;
+            .map_err(BrokerError::NatsUrl)?;
         let mut js = jetstream::new(nats.clone());
         js.set_timeout(JETSTREAM_TIMEOUT);
 

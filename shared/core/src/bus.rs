@@ -21,6 +21,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
 
+/// Why a JetStream publish (or its ack) failed, for services that keep it as an error's cause.
+pub use async_nats::jetstream::context::PublishError;
+
 /// Header carrying the W3C trace context across the bus.
 pub const HDR_TRACEPARENT: &str = "traceparent";
 /// Header naming the element of a raw webhook body.

@@ -20,8 +20,10 @@ use crate::store::{events, StoreError};
 pub enum OutboxError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    #[error("bus: {0}")]
-    Bus(String),
+    #[error("publishing to EVENTS: {0}")]
+    Publish(#[source] async_nats::jetstream::context::PublishError),
+    #[error("encoding a notification message: {0}")]
+    Encode(#[source] serde_json::Error),
     /// The lease was lost or the cursor moved: another worker owns this instance now.
     #[error("fenced off: {0:?}")]
     Fenced(sync::Fenced),
@@ -228,7 +230,7 @@ async fn publish(
         acks.push(send(brokers, inst.id, n.event_id, origin.clone()).await?);
     }
     for ack in acks {
-        ack.await.map_err(|e| OutboxError::Bus(e.to_string()))?;
+        ack.await.map_err(OutboxError::Publish)?;
     }
     Ok(())
 }
@@ -257,7 +259,7 @@ async fn announce(
     send(brokers, instance_id, event_id, origin)
         .await?
         .await
-        .map_err(|e| OutboxError::Bus(e.to_string()))?;
+        .map_err(OutboxError::Publish)?;
     Ok(())
 }
 
@@ -273,12 +275,12 @@ async fn send(
         instance_id,
         origin,
     };
-    let payload = serde_json::to_vec(&msg).map_err(|e| OutboxError::Bus(e.to_string()))?;
+    let payload = serde_json::to_vec(&msg).map_err(OutboxError::Encode)?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(crate::bus::HDR_MSG_ID, format!("event-{event_id}").as_str());
     brokers
         .js
         .publish_with_headers(brokers.topo.events(instance_id), headers, payload.into())
         .await
-        .map_err(|e| OutboxError::Bus(e.to_string()))
+        .map_err(OutboxError::Publish)
 }

@@ -16,12 +16,16 @@ const NO_RESPONDERS_PATIENCE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RpcCallError {
+    #[error("no answer from provisioning in time")]
+    Timeout,
     #[error("provisioning is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] async_nats::RequestError),
     #[error("{}", .0.message)]
     Refused(RpcError),
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error("encoding the request: {0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("unreadable provisioning reply: {0}")]
+    Reply(#[source] serde_json::Error),
 }
 
 /// Sends `req` to `herald.v1.rpc.provisioning.<op>` (its [`ProvisioningRequest::op`]) and
@@ -32,7 +36,7 @@ pub async fn provisioning(
     timeout: Duration,
 ) -> Result<Value, RpcCallError> {
     let payload: bytes::Bytes = serde_json::to_vec(req)
-        .map_err(|e| RpcCallError::Internal(e.to_string()))?
+        .map_err(RpcCallError::Encode)?
         .into();
     let subject = brokers.topo.rpc_provisioning(req.op());
     let started = tokio::time::Instant::now();
@@ -43,7 +47,7 @@ pub async fn provisioning(
         )
         .await
         {
-            Err(_) => return Err(RpcCallError::Unavailable("no answer in time".into())),
+            Err(_) => return Err(RpcCallError::Timeout),
             Ok(Ok(m)) => break m,
             Ok(Err(e))
                 if e.kind() == RequestErrorKind::NoResponders
@@ -51,15 +55,13 @@ pub async fn provisioning(
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Ok(Err(e)) => return Err(RpcCallError::Unavailable(e.kind().to_string())),
+            Ok(Err(e)) => return Err(RpcCallError::Unavailable(e)),
         }
     };
     match serde_json::from_slice::<RpcReply>(&msg.payload) {
         Ok(RpcReply::Ok(v)) => Ok(v),
         Ok(RpcReply::Error(e)) => Err(RpcCallError::Refused(e)),
-        Err(e) => Err(RpcCallError::Internal(format!(
-            "unreadable provisioning reply: {e}"
-        ))),
+        Err(e) => Err(RpcCallError::Reply(e)),
     }
 }
 

@@ -166,11 +166,10 @@ async fn publish_events_message(
     msg: &herald_core::model::NotificationMessage,
     msg_id: &str,
 ) -> Result<(), ApiError> {
-    let payload = serde_json::to_vec(msg).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let payload = serde_json::to_vec(msg).map_err(ApiError::Encode)?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(herald_core::bus::HDR_MSG_ID, msg_id);
-    let unavailable =
-        |e: String| ApiError::Unavailable(format!("Could not queue it ({e}), try again"));
+    let unavailable = |e| ApiError::not_queued("it", e);
     let ack = state
         .brokers
         .js
@@ -180,8 +179,8 @@ async fn publish_events_message(
             payload.into(),
         )
         .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    ack.await.map_err(|e| unavailable(e.to_string()))?;
+        .map_err(unavailable)?;
+    ack.await.map_err(unavailable)?;
     Ok(())
 }
 

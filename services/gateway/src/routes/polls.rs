@@ -36,21 +36,20 @@ pub async fn poll_now(
         slot_ms: now,
         manual: true,
     };
-    let payload = serde_json::to_vec(&job).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let payload = serde_json::to_vec(&job).map_err(ApiError::Encode)?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(
         herald_core::bus::HDR_MSG_ID,
         format!("poll-{}-manual-{now}", rec.id).as_str(),
     );
-    let unavailable =
-        |e: String| ApiError::Unavailable(format!("Could not queue the poll ({e}), try again"));
+    let unavailable = |e| ApiError::not_queued("the poll", e);
     let ack = state
         .brokers
         .js
         .publish_with_headers(state.brokers.topo.polls(rec.id), headers, payload.into())
         .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    ack.await.map_err(|e| unavailable(e.to_string()))?;
+        .map_err(unavailable)?;
+    ack.await.map_err(unavailable)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"instanceId": rec.id, "status": "queued"})),

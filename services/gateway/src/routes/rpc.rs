@@ -11,10 +11,16 @@ pub async fn call(state: &AppState, req: &ProvisioningRequest) -> Result<Value, 
     rpc::provisioning(&state.brokers, req, state.rpc_timeout)
         .await
         .map_err(|e| match e {
-            RpcCallError::Unavailable(m) => {
-                ApiError::Unavailable(format!("Provisioning is unavailable ({m}), try again"))
-            }
             RpcCallError::Refused(e) => ApiError::Rpc(e),
-            RpcCallError::Internal(m) => ApiError::Internal(m),
+            RpcCallError::Timeout => ApiError::Unavailable(
+                "Provisioning is unavailable (no answer in time), try again".into(),
+            ),
+            RpcCallError::Unavailable(e) => ApiError::Unavailable(format!(
+                "Provisioning is unavailable ({}), try again",
+                e.kind()
+            )),
+            e @ (RpcCallError::Encode(_) | RpcCallError::Reply(_)) => {
+                ApiError::Internal(e.to_string())
+            }
         })
 }
