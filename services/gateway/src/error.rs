@@ -144,3 +144,37 @@ impl From<ElementError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[tokio::test]
+    async fn a_message_not_queued_is_a_503_that_keeps_its_cause_out_of_the_body() {
+        let cause = std::io::Error::other("nats: connection reset by peer");
+        let e = ApiError::not_queued("the poll", cause);
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("nats: connection reset by peer"),
+            "the cause is kept for the log"
+        );
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(r.into_body(), 4096)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["code"], "unavailable");
+        assert_eq!(v["message"], "Could not queue the poll, try again");
+    }
+
+    #[tokio::test]
+    async fn an_encoding_failure_is_an_internal_error_with_its_cause_kept() {
+        let cause = serde_json::from_str::<u8>("x").expect_err("not a number");
+        let e = ApiError::Encode(cause);
+        assert!(e.source().is_some());
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
