@@ -107,12 +107,22 @@ pub async fn sync_instance(
     // Between replicas: the lease, or another replica's round that started after our ticket.
     let lock = keys.lock(inst.id, InstanceLease::Feed);
     let deadline = tokio::time::Instant::now() + LEASE_WAIT;
-    let lease = loop {
-        if let Some(lease) = sync::Lease::try_acquire(&s.brokers.redis, &lock, LEASE_MS).await? {
-            break lease;
-        }
-        if sync::tickets(&mut conn, keys, inst.id).await?.1 >= ticket {
-            return Ok(0);
+    // The lease and the ticket counts in one round trip: once the lease is ours, every ticket
+    // counted here was taken before the round below starts, so the round covers it.
+    let (lease, mut requested) = loop {
+        let (acquired, tickets) = tokio::join!(
+            sync::Lease::try_acquire(&s.brokers.redis, &lock, LEASE_MS),
+            sync::tickets(&mut conn, keys, inst.id)
+        );
+        match (acquired?, tickets) {
+            (Some(lease), Ok((requested, _))) => break (lease, requested),
+            (Some(lease), Err(e)) => {
+                lease.release().await;
+                return Err(e.into());
+            }
+            (None, Ok((_, completed))) if completed >= ticket => return Ok(0),
+            (None, Ok(_)) => {}
+            (None, Err(e)) => return Err(e.into()),
         }
         if tokio::time::Instant::now() > deadline {
             return Err(SyncError::Busy(inst.id));
@@ -121,13 +131,6 @@ pub async fn sync_instance(
     };
     let mut produced = 0;
     let mut result = Ok(());
-    let mut requested = match sync::tickets(&mut conn, keys, inst.id).await {
-        Ok((requested, _)) => requested,
-        Err(e) => {
-            lease.release().await;
-            return Err(e.into());
-        }
-    };
     // Keep going while deliveries keep arriving, a bounded number of rounds.
     for _ in 0..MAX_ROUNDS {
         let mark = turn.round_starts();
