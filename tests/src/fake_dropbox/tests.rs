@@ -92,6 +92,36 @@ impl Api {
     }
 }
 
+/// An app's webhook URI: answers Dropbox's challenge and records every notification's body with
+/// whether its `X-Dropbox-Signature` is the HMAC-SHA256 of it under the app secret.
+async fn start_webhook_hook() -> (String, Arc<Mutex<Vec<(Value, bool)>>>) {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    let hook = Router::new().route(
+        "/hook",
+        get(|Query(q): Query<HashMap<String, String>>| async move {
+            q.get("challenge").cloned().unwrap_or_default()
+        })
+        .post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+                let expected =
+                    hex::encode(herald_core::signing::hmac_sha256(b"dbx-secret", &[&body]));
+                let signed = headers
+                    .get("x-dropbox-signature")
+                    .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+                let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                seen.lock().expect("lock").push((v, signed));
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    (url, bodies)
+}
+
 fn summary(v: &Value) -> &str {
     v["error_summary"].as_str().unwrap_or_default()
 }
@@ -255,22 +285,7 @@ async fn a_folder_copies_with_its_contents_under_new_ids_unless_the_target_exist
 #[tokio::test]
 async fn api_changes_enter_the_change_log_and_notify_the_webhook() {
     let api = create_test_dropbox().await;
-    let hits = Arc::new(Mutex::new(0usize));
-    let counted = hits.clone();
-    let hook = Router::new().route(
-        "/hook",
-        get(|Query(q): Query<HashMap<String, String>>| async move {
-            q.get("challenge").cloned().unwrap_or_default()
-        })
-        .post(move || async move {
-            *counted.lock().expect("lock") += 1;
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let hook_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let (hook_url, hits) = start_webhook_hook().await;
     api.fake.set_webhook_url(&hook_url).await;
 
     api.add("/Keep/k.txt", b"k").await;
@@ -329,13 +344,18 @@ async fn api_changes_enter_the_change_log_and_notify_the_webhook() {
     assert_eq!(page["entries"][0]["path_lower"], "/keep/k3.txt");
     assert_eq!(page["entries"].as_array().map(Vec::len), Some(1));
 
-    crate::wait::until("a webhook per change", Duration::from_secs(5), || {
-        let n = *hits.lock().expect("lock");
+    crate::wait::until("a signed webhook per change", Duration::from_secs(5), || {
+        let n = hits
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, signed)| *signed)
+            .count();
         async move {
             if n >= 6 {
                 Ok(())
             } else {
-                Err(format!("{n} deliveries"))
+                Err(format!("{n} signed deliveries"))
             }
         }
     })
@@ -393,23 +413,7 @@ async fn accounts_of_one_app_keep_their_own_tokens_namespaces_faults_and_notific
     let api = create_test_dropbox().await;
     let second = api.fake.add_account();
     assert_ne!(second.account_id(), api.fake.account_id());
-    let bodies = Arc::new(Mutex::new(Vec::<Value>::new()));
-    let seen = bodies.clone();
-    let hook = Router::new().route(
-        "/hook",
-        get(|Query(q): Query<HashMap<String, String>>| async move {
-            q.get("challenge").cloned().unwrap_or_default()
-        })
-        .post(move |body: axum::body::Bytes| async move {
-            let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            seen.lock().expect("lock").push(v);
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let hook_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let (hook_url, bodies) = start_webhook_hook().await;
     api.fake.set_webhook_url(&hook_url).await;
 
     // The second account's owner signs in: the code and its token are the second account's.
@@ -479,12 +483,13 @@ async fn accounts_of_one_app_keep_their_own_tokens_namespaces_faults_and_notific
     assert_eq!(api.add("/Mine2.txt", b"m").await.0, 200);
     assert_eq!(theirs.add("/Theirs2.txt", b"t").await.0, 503);
 
-    crate::wait::until("a notification per account", Duration::from_secs(5), || {
+    crate::wait::until("a signed notification per account", Duration::from_secs(5), || {
         let accounts: Vec<Value> = bodies
             .lock()
             .expect("lock")
             .iter()
-            .map(|b| b["list_folder"]["accounts"].clone())
+            .filter(|(_, signed)| *signed)
+            .map(|(b, _)| b["list_folder"]["accounts"].clone())
             .collect();
         let want = [json!([api.fake.account_id()]), json!([second.account_id()])];
         async move {

@@ -1,12 +1,10 @@
 //! The Dropbox scenario: `BENCH_ACCOUNTS` accounts of one app (an instance each), one file change
 //! per notification, the accounts taking turns. Open loop at `BENCH_RATE` notifications/s for
 //! `BENCH_SECONDS`, or closed loop with `BENCH_IN_FLIGHT` notifications in flight
-//! (`BENCH_NOTIFICATIONS` of them) when `BENCH_RATE=0`. Each change is keyed by its path: latency
-//! runs from the moment the fake Dropbox sends its notification to the callback's arrival;
-//! missing changes and duplicates (flagged: same `Elements-Webhook-Id`; unflagged: another id)
-//! are counted.
+//! (`BENCH_NOTIFICATIONS` of them) when `BENCH_RATE=0`. Each change is keyed by its path and
+//! counted by [`crate::tally`] from the moment the fake Dropbox sends its notification.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use herald_e2e::fake_dropbox::FakeDropbox;
@@ -14,7 +12,7 @@ use herald_e2e::receiver::Receiver;
 use serde_json::json;
 
 use crate::cluster::Cluster;
-use crate::{env_num, percentile};
+use crate::{env_num, percentile, tally};
 
 pub async fn run() -> anyhow::Result<()> {
     let rate = env_num("BENCH_RATE", 2000);
@@ -110,73 +108,25 @@ pub async fn run() -> anyhow::Result<()> {
     let accepted = answers.len();
     let send_secs = t0.elapsed().as_secs_f64().max(1e-9);
 
-    // Arrivals per changed file: first arrival, and the webhook ids it came under.
-    let mut arrivals: HashMap<String, (Instant, Vec<String>)> = HashMap::new();
-    let mut seen = 0;
-    while t0.elapsed() < deadline {
-        let got = receiver.received();
-        for r in &got[seen..] {
-            let id = r.header("elements-webhook-id").unwrap_or_default();
-            for e in r.json()["response"]["events"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
-                // The files the bench changed (Dropbox also reports the folder made for them).
-                if let Some(p) = e["path"].as_str().filter(|p| p.starts_with("/bench/file-")) {
-                    arrivals
-                        .entry(p.to_string())
-                        .or_insert((r.at, Vec::new()))
-                        .1
-                        .push(id.clone());
-                }
-            }
-        }
-        seen = got.len();
-        if arrivals.len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let mut lat: Vec<Duration> = arrivals
-        .iter()
-        .filter_map(|(p, (at, _))| sent_at.get(p).map(|s| at.saturating_duration_since(*s)))
-        .collect();
-    lat.sort();
-    let (mut flagged, mut unflagged) = (0, 0);
-    for (_, ids) in arrivals.values() {
-        let distinct: HashSet<&String> = ids.iter().collect();
-        flagged += ids.len() - distinct.len();
-        unflagged += distinct.len() - 1;
-    }
-    let last = arrivals.values().map(|(at, _)| *at).max().unwrap_or(t0);
-    let secs = last.duration_since(t0).as_secs_f64().max(1e-9);
     println!(
-        "bench: accepted {accepted}/{n} notifications at {:.0}/s; delivered {} changes at {:.0} events/s",
-        accepted as f64 / send_secs,
-        arrivals.len(),
-        arrivals.len() as f64 / secs
+        "bench: accepted {accepted}/{n} notifications at {:.0}/s",
+        accepted as f64 / send_secs
     );
     println!(
         "bench: send → ingest's 200 p50 {:?} p99 {:?}",
         percentile(&answers, 0.50),
         percentile(&answers, 0.99)
     );
-    println!(
-        "bench: send → callback latency p50 {:?} p99 {:?} max {:?}",
-        percentile(&lat, 0.50),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or_default()
-    );
-    println!(
-        "bench: missing {}, duplicates flagged {flagged} unflagged {unflagged}",
-        n.saturating_sub(arrivals.len())
-    );
+    // The files the bench changed (Dropbox also reports the folder made for them).
+    let arrivals = tally::collect(&receiver, t0, deadline, n, |e| {
+        e["path"]
+            .as_str()
+            .filter(|p| p.starts_with("/bench/file-"))
+            .map(str::to_string)
+    })
+    .await;
+    let result = arrivals.report(&sent_at, t0, n);
     cluster.report();
     cluster.stop();
-    anyhow::ensure!(
-        arrivals.len() == n && unflagged == 0,
-        "changes missing or delivered again under new ids"
-    );
-    Ok(())
+    result
 }

@@ -1,11 +1,9 @@
 //! The HubSpot scenario: signed batches of `BENCH_BATCH` events posted to ingest open loop at
 //! `BENCH_RATE` events/s for `BENCH_SECONDS` (closed loop with `BENCH_IN_FLIGHT` requests when
-//! `BENCH_RATE=0`, `BENCH_EVENTS` events). Each event is keyed by its object id: latency runs from
-//! the moment its request was sent to the callback's arrival; events never delivered are
-//! missing; one delivered again under the same `Elements-Webhook-Id` is a flagged duplicate,
-//! under another id an unflagged one (a bug).
+//! `BENCH_RATE=0`, `BENCH_EVENTS` events). Each event is keyed by its object id and counted by
+//! [`crate::tally`] from the moment its request was sent.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::cluster::Cluster;
-use crate::{env_num, percentile};
+use crate::{env_num, tally};
 
 const SECRET: &str = "bench_secret";
 
@@ -119,68 +117,17 @@ pub async fn run() -> anyhow::Result<()> {
     let send_secs = t0.elapsed().as_secs_f64().max(1e-9);
     let accepted = accepted.load(std::sync::atomic::Ordering::Relaxed);
 
-    // Arrivals per object: first arrival, and the webhook ids it came under.
-    let mut arrivals: HashMap<u64, (Instant, Vec<String>)> = HashMap::new();
-    let mut seen = 0;
-    while t0.elapsed() < deadline {
-        let got = receiver.received();
-        for r in &got[seen..] {
-            let id = r.header("elements-webhook-id").unwrap_or_default();
-            for e in r.json()["response"]["events"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
-                if let Some(o) = e["objectId"].as_u64() {
-                    arrivals
-                        .entry(o)
-                        .or_insert((r.at, Vec::new()))
-                        .1
-                        .push(id.clone());
-                }
-            }
-        }
-        seen = got.len();
-        if arrivals.len() as u64 >= accepted {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    println!(
+        "bench: accepted {accepted}/{events} events at {:.0} events/s",
+        accepted as f64 / send_secs
+    );
+    let arrivals = tally::collect(&receiver, t0, deadline, accepted as usize, |e| {
+        e["objectId"].as_u64()
+    })
+    .await;
     let sent = sent_at.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let mut lat: Vec<Duration> = arrivals
-        .iter()
-        .filter_map(|(o, (at, _))| sent.get(o).map(|s| at.saturating_duration_since(*s)))
-        .collect();
-    lat.sort();
-    let (mut flagged, mut unflagged) = (0, 0);
-    for (_, ids) in arrivals.values() {
-        let distinct: HashSet<&String> = ids.iter().collect();
-        flagged += ids.len() - distinct.len();
-        unflagged += distinct.len() - 1;
-    }
-    let last = arrivals.values().map(|(at, _)| *at).max().unwrap_or(t0);
-    let secs = last.duration_since(t0).as_secs_f64().max(1e-9);
-    println!(
-        "bench: accepted {accepted}/{events} events at {:.0} events/s; delivered {} at {:.0} events/s",
-        accepted as f64 / send_secs,
-        arrivals.len(),
-        arrivals.len() as f64 / secs
-    );
-    println!(
-        "bench: send → callback latency p50 {:?} p99 {:?} max {:?}",
-        percentile(&lat, 0.50),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or_default()
-    );
-    println!(
-        "bench: missing {}, duplicates flagged {flagged} unflagged {unflagged}",
-        accepted.saturating_sub(arrivals.len() as u64)
-    );
+    let result = arrivals.report(&sent, t0, accepted as usize);
     cluster.report();
     cluster.stop();
-    anyhow::ensure!(
-        arrivals.len() as u64 == accepted && unflagged == 0,
-        "events missing or duplicated under new ids"
-    );
-    Ok(())
+    result
 }

@@ -14,6 +14,7 @@ mod cluster;
 mod dropbox;
 mod hubspot;
 mod polling;
+mod tally;
 
 use std::path::PathBuf;
 use std::time::Duration;
