@@ -360,6 +360,7 @@ impl FakeDropbox {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        // Checked again: the token may have expired during the delay.
         let Some(account) = account.filter(|a| a.oauth.bearer_ok(headers)) else {
             return Err(Box::new(bad_token()));
         };
