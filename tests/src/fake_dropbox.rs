@@ -64,7 +64,6 @@ const UPLOAD_LIMIT: usize = 150 * 1024 * 1024;
 /// One account: its namespace, change log and injected faults.
 #[derive(Default)]
 struct Inner {
-    client_secret: String,
     account_id: String,
     uid: u64,
     /// path_lower → item.
@@ -301,18 +300,49 @@ impl FakeDropbox {
         lock(&self.inner).put("file", path, bytes)
     }
 
+    /// Files written by someone else in several accounts of the app, announced by one
+    /// notification naming every one of them (Dropbox may batch accounts so).
+    pub fn upload_external_together(changes: &[(&FakeDropbox, &str)]) {
+        let mut accounts: Vec<&FakeDropbox> = Vec::new();
+        for (account, path) in changes {
+            account.upsert(path, external_bytes(path));
+            if !accounts
+                .iter()
+                .any(|a| Arc::ptr_eq(&a.inner, &account.inner))
+            {
+                accounts.push(account);
+            }
+        }
+        if let Some(first) = accounts.first() {
+            first.notify_for(&accounts);
+        }
+    }
+
     /// Sends the account's notification, retrying with backoff until a 200; the handle yields
     /// when Herald answered 200 (None if it never did).
     fn notify(&self) -> tokio::task::JoinHandle<Option<std::time::Instant>> {
+        self.notify_for(&[self])
+    }
+
+    /// One notification naming `accounts` (of this app), signed with the app secret; attempts
+    /// are recorded on this account.
+    fn notify_for(
+        &self,
+        accounts: &[&FakeDropbox],
+    ) -> tokio::task::JoinHandle<Option<std::time::Instant>> {
         let webhook_url = lock(&self.app).webhook_url.clone();
-        let target = {
-            let g = lock(&self.inner);
-            webhook_url.map(|url| {
-                let body = json!({"list_folder": {"accounts": [g.account_id]}, "delta": {"users": [g.uid]}})
-                    .to_string();
-                (url, g.client_secret.clone(), body)
+        let (ids, uids): (Vec<String>, Vec<u64>) = accounts
+            .iter()
+            .map(|a| {
+                let g = lock(&a.inner);
+                (g.account_id.clone(), g.uid)
             })
-        };
+            .unzip();
+        let target = webhook_url.map(|url| {
+            let body =
+                json!({"list_folder": {"accounts": ids}, "delta": {"users": uids}}).to_string();
+            (url, self.oauth.client_secret.clone(), body)
+        });
         let fake = self.clone();
         tokio::spawn(async move {
             let (url, secret, body) = target?;
@@ -380,7 +410,6 @@ impl FakeDropbox {
 /// A new account's state and OAuth server (its tokens carry its `account_id` and `uid`).
 fn account(client_id: &str, client_secret: &str, uid: u64) -> (Arc<Mutex<Inner>>, FakeOAuth) {
     let inner = Inner {
-        client_secret: client_secret.into(),
         account_id: format!("dbid:AAH{}", &herald_core::crypto::random_secret()[..20]),
         uid,
         page_size: 3,

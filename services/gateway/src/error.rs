@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use herald_core::http::error_response;
 use herald_core::model::RpcError;
+use herald_core::rpc::RpcCallError;
 use herald_core::store::StoreError;
 use herald_elements::ElementError;
 
@@ -43,6 +44,9 @@ pub enum ApiError {
     },
     #[error("internal error")]
     Encode(#[source] serde_json::Error),
+    /// Provisioning could not be asked (no answer, no connection) or answered unreadably.
+    #[error("Provisioning is unavailable, try again")]
+    Provisioning(#[source] RpcCallError),
     #[error("internal error")]
     Internal(String),
 }
@@ -71,6 +75,10 @@ impl ApiError {
                 e.code.as_str(),
             ),
             Self::NotQueued { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Provisioning(RpcCallError::Encode(_) | RpcCallError::Reply(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            Self::Provisioning(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) | Self::Encode(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -80,17 +88,25 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let request_id = herald_core::http::current_request_id();
+        // Our own faults: the cause goes to the log, not to the client.
+        let internal = match &self {
+            Self::Internal(cause) => Some(cause.clone()),
+            Self::Encode(cause) => Some(cause.to_string()),
+            Self::Provisioning(cause @ (RpcCallError::Encode(_) | RpcCallError::Reply(_))) => {
+                Some(cause.to_string())
+            }
+            _ => None,
+        };
+        if let Some(cause) = internal {
+            tracing::error!(%request_id, %cause, "internal error");
+            return error_response(status, code, "Internal error");
+        }
         match &self {
-            Self::Internal(cause) => {
-                tracing::error!(%request_id, %cause, "internal error");
-                return error_response(status, code, "Internal error");
-            }
-            Self::Encode(cause) => {
-                tracing::error!(%request_id, %cause, "internal error");
-                return error_response(status, code, "Internal error");
-            }
             Self::NotQueued { what, cause } => {
                 tracing::warn!(%request_id, what, %cause, "could not queue");
+            }
+            Self::Provisioning(cause) => {
+                tracing::warn!(%request_id, %cause, "provisioning unavailable");
             }
             _ => {}
         }
@@ -175,6 +191,17 @@ mod tests {
         let e = ApiError::Encode(cause);
         assert!(e.source().is_some());
         let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[tokio::test]
+    async fn provisioning_not_answering_is_a_503_keeping_its_cause() {
+        let e = ApiError::Provisioning(RpcCallError::Timeout);
+        assert!(matches!(e.source(), Some(c) if c.to_string().contains("in time")));
+        let r = e.into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let unreadable = serde_json::from_str::<u8>("x").expect_err("not a number");
+        let r = ApiError::Provisioning(RpcCallError::Reply(unreadable)).into_response();
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

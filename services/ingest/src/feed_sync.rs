@@ -115,6 +115,11 @@ pub async fn sync_instance(
             sync::tickets(&mut conn, keys, inst.id)
         );
         match (acquired?, tickets) {
+            (Some(lease), Ok((_, completed))) if completed >= ticket => {
+                // Another replica's round covered this call meanwhile.
+                lease.release().await;
+                return Ok(0);
+            }
             (Some(lease), Ok((requested, _))) => break (lease, requested),
             (Some(lease), Err(e)) => {
                 lease.release().await;

@@ -4,7 +4,8 @@
 //! shows the folder itself (unless it is the root) and everything below it. Its cursor first pages
 //! through that listing, then replays the change log from where the log stood when the listing
 //! began, keeping only entries in the same scope. Cursors are opaque to callers (base64 JSON
-//! here); one that does not decode, or points past the log, is a dead cursor: 409 `reset`.
+//! here) and belong to the account that listed; one that does not decode, points past the log,
+//! or was issued to another account is a dead cursor: 409 `reset`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -26,6 +27,8 @@ const LATEST: &str = "files/list_folder/get_latest_cursor";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {
+    /// The account whose namespace was listed.
+    account: String,
     /// The listed folder's key (`""` for the root).
     path: String,
     recursive: bool,
@@ -134,6 +137,7 @@ impl Inner {
             key
         };
         Ok(Cursor {
+            account: self.account_id.clone(),
             path: key,
             recursive,
             limit,
@@ -198,7 +202,9 @@ pub(super) async fn list_continue(
     };
     let g = lock(&f.inner);
     match Cursor::decode(cursor) {
-        Some(c) if c.log <= g.log.len() => Json(g.page(c)).into_response(),
+        Some(c) if c.account == g.account_id && c.log <= g.log.len() => {
+            Json(g.page(c)).into_response()
+        }
         _ => reset(),
     }
 }

@@ -344,21 +344,25 @@ async fn api_changes_enter_the_change_log_and_notify_the_webhook() {
     assert_eq!(page["entries"][0]["path_lower"], "/keep/k3.txt");
     assert_eq!(page["entries"].as_array().map(Vec::len), Some(1));
 
-    crate::wait::until("a signed webhook per change", Duration::from_secs(5), || {
-        let n = hits
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(_, signed)| *signed)
-            .count();
-        async move {
-            if n >= 6 {
-                Ok(())
-            } else {
-                Err(format!("{n} signed deliveries"))
+    crate::wait::until(
+        "a signed webhook per change",
+        Duration::from_secs(5),
+        || {
+            let n = hits
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|(_, signed)| *signed)
+                .count();
+            async move {
+                if n >= 6 {
+                    Ok(())
+                } else {
+                    Err(format!("{n} signed deliveries"))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
 }
 
@@ -478,27 +482,50 @@ async fn accounts_of_one_app_keep_their_own_tokens_namespaces_faults_and_notific
     assert_eq!(theirs.names("", false).await, vec!["/Theirs.txt"]);
     assert_eq!(api.names("", false).await, vec!["/Mine.txt"]);
 
+    // A cursor belongs to the account that listed: another account's token cannot use it.
+    let (_, mine) = api
+        .rpc("files/list_folder/get_latest_cursor", json!({"path": ""}))
+        .await;
+    let (st, refused) = theirs
+        .rpc(
+            "files/list_folder/continue",
+            json!({ "cursor": mine["cursor"] }),
+        )
+        .await;
+    assert_eq!((st, summary(&refused)), (409, "reset/.."), "{refused}");
+
     // A fault injected for one account leaves the other's calls alone.
     second.fail_api(&[503]);
     assert_eq!(api.add("/Mine2.txt", b"m").await.0, 200);
     assert_eq!(theirs.add("/Theirs2.txt", b"t").await.0, 503);
 
-    crate::wait::until("a signed notification per account", Duration::from_secs(5), || {
-        let accounts: Vec<Value> = bodies
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(_, signed)| *signed)
-            .map(|(b, _)| b["list_folder"]["accounts"].clone())
-            .collect();
-        let want = [json!([api.fake.account_id()]), json!([second.account_id()])];
-        async move {
-            if want.iter().all(|w| accounts.contains(w)) {
-                Ok(())
-            } else {
-                Err(format!("notified {accounts:?}"))
+    // Changes in both accounts, announced together.
+    FakeDropbox::upload_external_together(&[(&api.fake, "/Both.txt"), (&second, "/Both.txt")]);
+
+    crate::wait::until(
+        "a signed notification per account",
+        Duration::from_secs(5),
+        || {
+            let accounts: Vec<Value> = bodies
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|(_, signed)| *signed)
+                .map(|(b, _)| b["list_folder"]["accounts"].clone())
+                .collect();
+            let want = [
+                json!([api.fake.account_id()]),
+                json!([second.account_id()]),
+                json!([api.fake.account_id(), second.account_id()]),
+            ];
+            async move {
+                if want.iter().all(|w| accounts.contains(w)) {
+                    Ok(())
+                } else {
+                    Err(format!("notified {accounts:?}"))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
 }

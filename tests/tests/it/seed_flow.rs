@@ -386,10 +386,18 @@ async fn each_account_of_one_dropbox_app_notifies_only_its_own_instance() {
     let instance_of = |v: &Value| v["id"].as_u64().expect("id");
     let (first_id, second_id) = (instance_of(&first), instance_of(&second));
     assert_ne!(first_id, second_id);
-    // Interleaved changes in both accounts, each announced by its own notification.
-    for i in 0..4 {
+    // Interleaved changes in both accounts, each announced by its own notification…
+    for i in 0..2 {
         w.dropbox.upload_external(&format!("/First/f-{i}.txt"));
         second_account.upload_external(&format!("/Second/s-{i}.txt"));
+    }
+    // …and by one notification naming both accounts.
+    for i in 2..4 {
+        let (f, s) = (format!("/First/f-{i}.txt"), format!("/Second/s-{i}.txt"));
+        herald_e2e::fake_dropbox::FakeDropbox::upload_external_together(&[
+            (&w.dropbox, &f),
+            (&second_account, &s),
+        ]);
     }
     let by_instance = until("eight file events", Duration::from_secs(20), || async {
         let mut seen: Vec<(u64, String)> = Vec::new();

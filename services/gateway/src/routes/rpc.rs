@@ -12,15 +12,6 @@ pub async fn call(state: &AppState, req: &ProvisioningRequest) -> Result<Value, 
         .await
         .map_err(|e| match e {
             RpcCallError::Refused(e) => ApiError::Rpc(e),
-            RpcCallError::Timeout => ApiError::Unavailable(
-                "Provisioning is unavailable (no answer in time), try again".into(),
-            ),
-            RpcCallError::Unavailable(e) => ApiError::Unavailable(format!(
-                "Provisioning is unavailable ({}), try again",
-                e.kind()
-            )),
-            e @ (RpcCallError::Encode(_) | RpcCallError::Reply(_)) => {
-                ApiError::Internal(e.to_string())
-            }
+            other => ApiError::Provisioning(other),
         })
 }
