@@ -31,7 +31,11 @@ pub async fn sweep(ctx: &Ctx) -> Result<(usize, usize), ProvisionError> {
             let Some(mut rec) = instances::get(&mut redis, &ctx.brokers.keys, id).await? else {
                 return Ok((false, 0));
             };
-            let failed = reseal(&ctx.secret_box, &mut rec);
+            let (resealed, failed) = reseal(&ctx.secret_box, &mut rec);
+            if resealed == 0 {
+                // Another replica got here first, or nothing that is stale opens: no write.
+                return Ok((false, failed));
+            }
             instances::put(&mut redis, &ctx.brokers.keys, &rec).await?;
             sync_webhook_secrets(ctx, &rec).await?;
             Ok((true, failed))
@@ -55,17 +59,20 @@ fn stale(sb: &SecretBox, rec: &InstanceRecord) -> bool {
     sealed_values(rec).any(|v| !sb.is_current(v))
 }
 
-/// Re-seals every stale value of `rec` in place; returns how many did not open (left as they
-/// are: never replaced by something unsealed).
-fn reseal(sb: &SecretBox, rec: &mut InstanceRecord) -> usize {
+/// Re-seals every stale value of `rec` in place; returns how many were re-sealed and how many
+/// did not open (left as they are: never replaced by something unsealed).
+fn reseal(sb: &SecretBox, rec: &mut InstanceRecord) -> (usize, usize) {
     let id = rec.id;
-    let mut failed = 0;
+    let (mut resealed, mut failed) = (0, 0);
     let mut again = |value: &mut String, owner: SealedFor<'_>| {
         if sb.is_current(value) {
             return;
         }
         match sb.open(value, owner) {
-            Ok(plain) => *value = sb.seal(plain.expose_secret(), owner),
+            Ok(plain) => {
+                *value = sb.seal(plain.expose_secret(), owner);
+                resealed += 1;
+            }
             Err(_) => failed += 1,
         }
     };
@@ -80,5 +87,58 @@ fn reseal(sb: &SecretBox, rec: &mut InstanceRecord) -> usize {
     if let Some(t) = rec.provider.refresh_token.as_mut() {
         again(t, SealedFor::refresh_token(id));
     }
-    failed
+    (resealed, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+    use serde_json::json;
+
+    fn key(hex_byte: &str) -> SecretString {
+        SecretString::from(hex_byte.repeat(32))
+    }
+
+    fn record(sb: &SecretBox, secret: &str) -> InstanceRecord {
+        let sealed = sb.seal(secret, SealedFor::entry(7, "oauth.api.secret"));
+        serde_json::from_value(json!({
+            "id": 7, "name": "n", "user_id": 1, "org_id": 1, "element_key": "dropbox",
+            "tags": [], "created_date": "2026-12-04T00:00:00Z",
+            "configuration": {"oauth.api.secret": sealed}, "secret_keys": ["oauth.api.secret"],
+            "provider": {}, "valid": true, "invalid_reason": null, "disabled": false,
+            "events_enabled": true
+        }))
+        .expect("record")
+    }
+
+    #[test]
+    fn only_values_of_the_previous_key_are_resealed_and_a_current_record_is_left_alone() {
+        let old = SecretBox::from_config(&key("11")).expect("old");
+        let rotated = SecretBox::from_config(&key("22"))
+            .expect("new")
+            .with_previous(&key("11"))
+            .expect("previous");
+        let mut rec = record(&old, "app-secret");
+        assert!(stale(&rotated, &rec));
+        assert_eq!(reseal(&rotated, &mut rec), (1, 0));
+        assert!(!stale(&rotated, &rec));
+        let opened = rotated
+            .open(
+                rec.config_str("oauth.api.secret").expect("entry"),
+                SealedFor::entry(7, "oauth.api.secret"),
+            )
+            .expect("opens");
+        assert_eq!(opened.expose_secret(), "app-secret");
+        // Done already (another replica, or this one before): nothing to write.
+        assert_eq!(reseal(&rotated, &mut rec), (0, 0));
+        // A value neither key opens is counted, never replaced.
+        let mut foreign = record(&SecretBox::from_config(&key("33")).expect("k"), "x");
+        let before = foreign.config_str("oauth.api.secret").map(str::to_string);
+        assert_eq!(reseal(&rotated, &mut foreign), (0, 1));
+        assert_eq!(
+            foreign.config_str("oauth.api.secret").map(str::to_string),
+            before
+        );
+    }
 }
