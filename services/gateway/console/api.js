@@ -13,7 +13,8 @@ export class ApiError extends Error {
   }
 }
 
-function read(key) {
+/** What the console kept under `key` in sessionStorage (null if nothing, or not JSON). */
+export function read(key) {
   try {
     return JSON.parse(sessionStorage.getItem(key) || 'null');
   } catch {

@@ -3,13 +3,11 @@
 // redirect back to /console/oauth/callback all land here).
 
 import { ApiError, signIn, signOut, signedIn } from './api.js';
-import { field, fieldError, h, notice, show } from './dom.js';
+import { ROOT, field, fieldError, h, notice, show } from './dom.js';
 import { catalogView } from './catalog.js';
 import { callbackView, createView, takeCallbackParams } from './create.js';
 import { instanceView, instancesView } from './instances.js';
 import { eventView, eventsView } from './events.js';
-
-const ROOT = '/console';
 
 const routes = [
   [/^\/catalog$/, catalogView],
@@ -20,6 +18,9 @@ const routes = [
   [/^\/events$/, eventsView],
   [/^\/events\/(\d+)$/, eventView],
 ];
+
+/** Lists and pages refresh by themselves at this pace. */
+const REFRESH_MS = 3000;
 
 /** Ends with the view: its timers stop, its in-flight answers are ignored. */
 let current = new AbortController();
@@ -35,8 +36,8 @@ function context(path) {
     signal,
     navigate,
     flash: takeFlash(),
-    /** Runs `fn` now and every `ms` until the view ends; one run at a time. */
-    every(ms, fn) {
+    /** Runs `fn` now and every REFRESH_MS until the view ends; one run at a time. */
+    every(fn) {
       let busy = false;
       const tick = async () => {
         if (busy || signal.aborted || document.hidden) return;
@@ -47,7 +48,7 @@ function context(path) {
           busy = false;
         }
       };
-      const timer = setInterval(tick, ms);
+      const timer = setInterval(tick, REFRESH_MS);
       signal.addEventListener('abort', () => clearInterval(timer));
       return tick();
     },
@@ -71,7 +72,7 @@ function takeFlash() {
   return f;
 }
 
-export function navigate(to, { replace = false, message = null } = {}) {
+function navigate(to, { replace = false, message = null } = {}) {
   if (message) flash = message;
   const url = to.startsWith(ROOT) ? to : ROOT + to;
   if (replace) history.replaceState(null, '', url);
@@ -148,7 +149,7 @@ function notFound(ctx) {
     h('p', {}, 'The console has no page at this address. ', h('a', { href: `${ROOT}/catalog` }, 'Choose an element'), '.'));
 }
 
-export function render() {
+function render() {
   current.abort();
   current = new AbortController();
   const path = location.pathname.slice(ROOT.length).replace(/\/$/, '') || '/';

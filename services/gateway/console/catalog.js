@@ -2,7 +2,7 @@
 // creating an instance of it.
 
 import { hubApis, open } from './api.js';
-import { h, notice, show, uid } from './dom.js';
+import { ROOT, h, notice, show, uid } from './dom.js';
 
 function supports(el, apis, hubName) {
   const ev = el.eventsSupported || {};
@@ -22,7 +22,7 @@ function card(el, apis, hubName) {
       supports(el, apis, hubName),
       h('p', {}, h('a', {
         class: 'button',
-        href: `/console/catalog/${encodeURIComponent(el.key)}/new`,
+        href: `${ROOT}/catalog/${encodeURIComponent(el.key)}/new`,
         'aria-describedby': headingId,
       }, 'Create instance'))));
 }

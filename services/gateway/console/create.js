@@ -7,11 +7,11 @@
 // back), with a random `state` that the callback must carry, so an answer that this tab did not
 // ask for creates nothing.
 
-import { ApiError, call, open, query } from './api.js';
-import { field, fieldError, h, notice, show } from './dom.js';
+import { ApiError, call, open, query, read } from './api.js';
+import { ROOT, field, fieldError, h, notice, show } from './dom.js';
 
 const PENDING = 'herald.pending';
-const CALLBACK_PATH = '/console/oauth/callback';
+const CALLBACK_PATH = `${ROOT}/oauth/callback`;
 
 /** Entries the form asks for under the seed's own names (the contract's labels). */
 const STANDARD = [
@@ -23,9 +23,11 @@ const STANDARD = [
 ];
 /** Set by the console itself: the page the provider sends the browser back to. */
 const AUTOMATIC = ['oauth.callback.url'];
-const TEXTAREAS = ['event.poller.configuration', 'event.poller.urls'];
+/** The poller's configuration: JSON, checked before anything is sent. */
+const POLLER_CONFIGURATION = 'event.poller.configuration';
+const TEXTAREAS = [POLLER_CONFIGURATION, 'event.poller.urls'];
 
-export function redirectUri() {
+function redirectUri() {
   return `${location.origin}${CALLBACK_PATH}`;
 }
 
@@ -76,12 +78,12 @@ export function entryValue(f) {
 }
 
 /** Client-side checks before anything is sent; returns [field, message] pairs. */
-export function entryProblems(fields) {
+function entryProblems(fields) {
   const problems = [];
   for (const f of fields) {
     const v = entryValue(f);
     if (f.entry.required && (v === undefined || v === '')) problems.push([f, 'Required.']);
-    if (TEXTAREAS[0] === f.entry.key && v !== undefined) {
+    if (f.entry.key === POLLER_CONFIGURATION && v !== undefined) {
       try {
         JSON.parse(v);
       } catch (err) {
@@ -106,14 +108,6 @@ export function showApiErrors(message, fields) {
     if (!hit) continue;
     if (!plainWord) rest = rest.split(f.name).join(' ');
     fieldError(f, missing ? 'Required.' : message);
-  }
-}
-
-function readPending() {
-  try {
-    return JSON.parse(sessionStorage.getItem(PENDING) || 'null');
-  } catch {
-    return null;
   }
 }
 
@@ -164,7 +158,7 @@ export async function createView(ctx, key, opts = {}) {
     .map((e) => entryField(e, element));
   const all = [name, tags, ...std, ...own];
 
-  const pending = readPending();
+  const pending = read(PENDING);
   const restore = opts.restore || (pending && pending.element === element.key ? pending.values : null);
   if (restore) fill(all, restore);
 
@@ -177,7 +171,7 @@ export async function createView(ctx, key, opts = {}) {
     own.length ? h('fieldset', {}, h('legend', {}, `${element.name} settings`), own.map((f) => f.wrap)) : null,
     h('div', { class: 'actions' },
       h('button', { type: 'submit' }, 'Next'),
-      h('a', { href: '/console/catalog' }, 'Cancel')));
+      h('a', { href: `${ROOT}/catalog` }, 'Cancel')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     next(element, all, note).catch((err) => ctx.failed(err, note.say));
@@ -278,8 +272,8 @@ export async function callbackView(ctx) {
   callbackParams = null;
   const note = notice();
   show(ctx.main, h('h1', { tabindex: '-1' }, 'Creating the instance'), note.el);
-  const pending = readPending();
-  const back = h('p', {}, h('a', { href: '/console/catalog' }, 'Choose an element'));
+  const pending = read(PENDING);
+  const back = h('p', {}, h('a', { href: `${ROOT}/catalog` }, 'Choose an element'));
   if (!params.code && !params.error) {
     note.say('There is no answer from a provider to finish here.', 'error');
     ctx.main.append(back);
@@ -291,7 +285,7 @@ export async function callbackView(ctx) {
     return;
   }
   const retry = (message) => {
-    history.replaceState(null, '', `/console/catalog/${encodeURIComponent(pending.element)}/new`);
+    history.replaceState(null, '', `${ROOT}/catalog/${encodeURIComponent(pending.element)}/new`);
     return createView(ctx, pending.element, { restore: pending.values, error: message });
   };
   if (params.error) {

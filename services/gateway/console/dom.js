@@ -1,6 +1,9 @@
 // Building the page. Every string goes in as a text node or an attribute value, never as markup:
 // names, bodies and messages come from tenants and providers and are attacker-controlled.
 
+/** Where the console lives; every page and link of it is under this path. */
+export const ROOT = '/console';
+
 let nextId = 0;
 
 /** A fresh element id. */

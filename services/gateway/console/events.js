@@ -4,9 +4,8 @@
 // every attempt, and Retry.
 
 import { call, getJson, query } from './api.js';
-import { facts, field, fieldError, h, notice, pretty, show, table, uid } from './dom.js';
+import { ROOT, facts, field, fieldError, h, notice, pretty, show, table, uid } from './dom.js';
 
-const REFRESH_MS = 3000;
 const PAGE_SIZE = 25;
 const STATUSES = ['RECEIVED', 'DISPATCHED', 'NOTIFIED', 'RETRYING', 'FAILED'];
 
@@ -18,9 +17,23 @@ function apiDate(raw) {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
+/** An event's status as a badge (its colour from the status). */
+function statusBadge(status) {
+  return h('span', { class: `status s-${String(status).toLowerCase()}` }, status);
+}
+
+/**
+ * What the receiver answered an attempt: its status code (`HTTP 200` within a sentence), or
+ * that it did not answer.
+ */
+function answer(a, inSentence = false) {
+  if (a.statusCode === null || a.statusCode === undefined) return inSentence ? 'no answer' : 'No answer';
+  return inSentence ? `HTTP ${a.statusCode}` : String(a.statusCode);
+}
+
 function lastAttempt(a) {
   if (!a) return '';
-  const parts = [a.statusCode === null || a.statusCode === undefined ? 'no answer' : `HTTP ${a.statusCode}`];
+  const parts = [answer(a, true)];
   if (a.durationMs !== undefined) parts.push(`${a.durationMs} ms`);
   if (a.error) parts.push(a.error);
   return `${parts.join(', ')} (${a.date})`;
@@ -93,10 +106,10 @@ export function eventsPanel(ctx, { instance = null, instances = [] } = {}) {
     }
     const cols = ['Id', 'Status', 'Event date', ...(instance ? [] : ['Instance']), 'Attempts', 'Last attempt', 'Notes'];
     show(list, table(instance ? 'This instance\'s events, newest first' : 'Events, newest first', cols, items.map((e) => [
-      h('a', { href: `/console/events/${e.id}` }, String(e.id)),
-      h('span', { class: `status s-${String(e.status).toLowerCase()}` }, e.status),
+      h('a', { href: `${ROOT}/events/${e.id}` }, String(e.id)),
+      statusBadge(e.status),
       e.eventDate,
-      ...(instance ? [] : [h('a', { href: `/console/instances/${e.instanceId}` }, nameOf(instances, e.instanceId))]),
+      ...(instance ? [] : [h('a', { href: `${ROOT}/instances/${e.instanceId}` }, nameOf(instances, e.instanceId))]),
       String(e.attempts ?? 0),
       lastAttempt(e.lastAttempt),
       note_(e),
@@ -173,7 +186,7 @@ export function eventsPanel(ctx, { instance = null, instances = [] } = {}) {
     }
   });
 
-  ctx.every(REFRESH_MS, load);
+  ctx.every(load);
   return h('div', { class: 'events' }, form, note.el, list,
     h('div', { class: 'pager' }, prev, pageLabel, next));
 }
@@ -205,7 +218,7 @@ function attemptsTable(attempts) {
     attempts.map((a, n) => [
       String(n + 1),
       a.date,
-      a.statusCode === null || a.statusCode === undefined ? 'No answer' : String(a.statusCode),
+      answer(a),
       `${a.durationMs} ms`,
       a.error || '',
     ]));
@@ -245,8 +258,8 @@ export async function eventView(ctx, id) {
     if (ctx.signal.aborted || seen === last) return;
     last = seen;
     show(summary, facts([
-      ['Status', h('span', { class: `status s-${String(e.status).toLowerCase()}` }, e.status)],
-      ['Instance', h('a', { href: `/console/instances/${e.instanceId}` }, names.get(e.instanceId))],
+      ['Status', statusBadge(e.status)],
+      ['Instance', h('a', { href: `${ROOT}/instances/${e.instanceId}` }, names.get(e.instanceId))],
       ['Element', e.elementKey],
       ['Event date', e.eventDate],
       ['Notification id', String(e.notificationId ?? '')],
@@ -268,5 +281,5 @@ export async function eventView(ctx, id) {
       ctx.failed(err, note.say);
     }
   });
-  await ctx.every(REFRESH_MS, load);
+  await ctx.every(load);
 }

@@ -3,12 +3,9 @@
 // and its configuration (changed with PATCH).
 
 import { call, getJson, open } from './api.js';
-import { facts, field, fieldError, h, notice, show, table } from './dom.js';
+import { ROOT, facts, field, fieldError, h, notice, show, table } from './dom.js';
 import { entryField, entryValue, showApiErrors } from './create.js';
 import { eventsPanel } from './events.js';
-
-/** Lists refresh by themselves at this pace. */
-const REFRESH_MS = 4000;
 
 function polls(instance) {
   return (instance.configuration || {})['event.vendor.type'] === 'polling';
@@ -25,6 +22,9 @@ async function loadInstances() {
 
 const state = (i) => (i.disabled ? 'Disabled' : 'Enabled');
 
+/** Whether the instance is valid, with the reason when it is not. */
+const validity = (i) => (i.valid ? 'Yes' : `No${i.invalidReason ? `: ${i.invalidReason}` : ''}`);
+
 export async function instancesView(ctx) {
   document.title = 'Instances · Herald console';
   const note = notice();
@@ -32,7 +32,7 @@ export async function instancesView(ctx) {
   show(ctx.main, h('h1', { tabindex: '-1' }, 'Instances'), note.el, body);
   if (ctx.flash) note.say(ctx.flash.message, ctx.flash.kind);
   let last = null;
-  await ctx.every(REFRESH_MS, async () => {
+  await ctx.every(async () => {
     let list;
     try {
       list = await loadInstances();
@@ -44,14 +44,14 @@ export async function instancesView(ctx) {
     if (ctx.signal.aborted || seen === last) return;
     last = seen;
     if (!list.length) {
-      show(body, h('p', {}, 'No instances yet. ', h('a', { href: '/console/catalog' }, 'Choose an element'), ' to create one.'));
+      show(body, h('p', {}, 'No instances yet. ', h('a', { href: `${ROOT}/catalog` }, 'Choose an element'), ' to create one.'));
       return;
     }
     show(body, table('Your instances', ['Name', 'Element', 'Valid', 'Events', 'State', 'Last poll', 'Last error'],
       list.map((i) => [
-        h('a', { href: `/console/instances/${i.id}` }, i.name),
+        h('a', { href: `${ROOT}/instances/${i.id}` }, i.name),
         (i.element && i.element.name) || '',
-        i.valid ? 'Yes' : `No${i.invalidReason ? `: ${i.invalidReason}` : ''}`,
+        validity(i),
         i.eventsEnabled ? 'On' : 'Off',
         state(i),
         polls(i) ? ((i.polling && i.polling.lastPoll) || 'Not yet') : null,
@@ -66,7 +66,7 @@ function summary(i) {
   return facts([
     ['Id', String(i.id)],
     ['Element', (i.element && i.element.name) || ''],
-    ['Valid', i.valid ? 'Yes' : `No${i.invalidReason ? `: ${i.invalidReason}` : ''}`],
+    ['Valid', validity(i)],
     ['State', state(i)],
     ['Event notifications', i.eventsEnabled ? 'On' : 'Off'],
     ['Callback URL', c['event.notification.callback.url'] || ''],
@@ -151,7 +151,7 @@ export async function instanceView(ctx, id) {
       eventsPanel(ctx, { instance })),
     element ? editForm(ctx, instance, element, draw) : null,
   );
-  ctx.every(REFRESH_MS, async () => {
+  ctx.every(async () => {
     try {
       draw(await getJson(`/instances/${id}`));
     } catch (err) {
