@@ -5,8 +5,10 @@ use serde_json::{json, Map, Value};
 
 use crate::routes::{Operation, BASE};
 
-/// The delivery statuses of a notification.
-pub const EVENT_STATUSES: [&str; 5] = ["RECEIVED", "DISPATCHED", "NOTIFIED", "RETRYING", "FAILED"];
+/// The delivery statuses of a notification, as the server names them.
+pub fn event_statuses() -> Value {
+    value::choice(&herald_core::model::EventStatus::ALL.map(|s| s.as_str()))
+}
 
 /// Every webhook trigger Box documents: Box refuses any other (400).
 const BOX_TRIGGERS: &str =
@@ -405,7 +407,7 @@ fn schemas() -> Value {
         "durationMs": {"type": "integer"}, "error": nullable_string}});
     let event_props = json!({
         "id": {"type": "integer"}, "notificationId": {"type": "integer"}, "instanceId": {"type": "integer"}, "elementKey": string,
-        "eventDate": string, "status": value::choice(&EVENT_STATUSES),
+        "eventDate": string, "status": event_statuses(),
         "attempts": {"type": "integer"}, "lastAttempt": {"allOf": [attempt], "nullable": true},
         "nextAttempt": nullable_string, "failureReason": nullable_string
     });
@@ -506,16 +508,4 @@ fn request_schemas(all: &mut Value) {
         "target": {"type": "object", "required": ["id", "type"], "properties": {
             "id": {"anyOf": [value::non_blank(), {"type": "number"}]}, "type": value::choice(&["file", "folder"])}},
         "triggers": {"type": "array", "minItems": 1, "items": value::choice(&triggers)}}});
-}
-
-#[cfg(test)]
-mod tests {
-    use herald_core::model::EventStatus;
-
-    #[test]
-    fn the_documented_event_statuses_are_the_ones_the_server_reads() {
-        for s in super::EVENT_STATUSES {
-            assert_eq!(EventStatus::parse(s).map(EventStatus::as_str), Some(s));
-        }
-    }
 }

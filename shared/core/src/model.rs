@@ -237,6 +237,14 @@ pub enum EventStatus {
 }
 
 impl EventStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Received,
+        Self::Dispatched,
+        Self::Notified,
+        Self::Retrying,
+        Self::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "RECEIVED",
@@ -247,15 +255,11 @@ impl EventStatus {
         }
     }
 
+    /// A status by its name, in any case.
     pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_uppercase().as_str() {
-            "RECEIVED" => Some(Self::Received),
-            "DISPATCHED" => Some(Self::Dispatched),
-            "NOTIFIED" => Some(Self::Notified),
-            "RETRYING" => Some(Self::Retrying),
-            "FAILED" => Some(Self::Failed),
-            _ => None,
-        }
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
 
     /// No further automatic attempt follows.
@@ -319,4 +323,18 @@ pub enum AsyncJob {
         /// When the gateway accepted the request (the item's `eventDate`).
         accepted_ms: i64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventStatus;
+
+    #[test]
+    fn every_event_status_is_read_back_by_its_name_in_any_case() {
+        for s in EventStatus::ALL {
+            assert_eq!(EventStatus::parse(s.as_str()), Some(s));
+            assert_eq!(EventStatus::parse(&s.as_str().to_lowercase()), Some(s));
+        }
+        assert_eq!(EventStatus::parse("DELIVERED"), None);
+    }
 }

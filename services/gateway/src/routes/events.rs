@@ -16,7 +16,7 @@ use crate::auth::PlatformAuth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const MAX_PAGE: usize = 200;
+pub(crate) const MAX_PAGE: usize = 200;
 const NEXT_PAGE_HEADER: &str = "Elements-Next-Page-Token";
 
 fn view(r: &EventRecord) -> Value {

@@ -20,7 +20,7 @@ use axum::middleware;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 
-use crate::openapi::{value, Auth, Doc, Param, EVENT_STATUSES};
+use crate::openapi::{event_statuses, value, Auth, Doc, Param};
 use crate::state::AppState;
 
 /// Largest request body accepted.
@@ -49,12 +49,12 @@ fn op(method: Method, path: &'static str, handler: MethodRouter<AppState>, doc: 
 /// Everything the API serves.
 pub fn operations() -> Vec<Operation> {
     use crate::openapi::Schema as S;
-    // The events lists' filters (`events::filter`). pageSize is at most `events::MAX_PAGE`.
+    // The events lists' filters (`events::filter`).
     let event_filters = [
-        Param::filter("status", value::choice(&EVENT_STATUSES)),
+        Param::filter("status", event_statuses()),
         Param::filter("from", value::date_time()),
         Param::filter("to", value::date_time()),
-        Param::filter("pageSize", value::integer(1, 200)),
+        Param::filter("pageSize", value::integer(1, events::MAX_PAGE as u64)),
         // A page token is the offset of the page.
         Param::filter("nextPage", value::integer(0, usize::MAX as u64)),
     ];
