@@ -104,10 +104,7 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-ingest")
-            .await?
-            .with_events_retention(c.events_retention)
-            .with_stream_replicas(c.stream_replicas);
+        let brokers = Brokers::for_service(c, "herald-ingest").await?;
         let metrics = Metrics::new();
         let shared = std::sync::Arc::new(SharedState {
             directory: Directory::new(brokers.clone(), c.secret_box.clone()),

@@ -100,10 +100,7 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-poller")
-            .await?
-            .with_events_retention(c.events_retention)
-            .with_stream_replicas(c.stream_replicas);
+        let brokers = Brokers::for_service(c, "herald-poller").await?;
         let metrics = Metrics::new();
         let ops = OpsServer::bind_watching(
             c.ops_addr,

@@ -101,10 +101,7 @@ const CONCURRENCY: usize = 64;
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let c = &config.common;
-        let brokers = Brokers::connect(&c.nats_url, &c.redis_url, &c.prefix, "herald-provisioning")
-            .await?
-            .with_events_retention(c.events_retention)
-            .with_stream_replicas(c.stream_replicas);
+        let brokers = Brokers::for_service(c, "herald-provisioning").await?;
         let metrics = Metrics::new();
         let ops = OpsServer::bind(c.ops_addr, brokers.clone(), metrics.clone()).await?;
         let ctx = Arc::new(Ctx {

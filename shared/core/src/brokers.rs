@@ -77,6 +77,20 @@ impl Brokers {
         })
     }
 
+    /// Connects as a service does: the brokers, prefix, stream replicas and events retention of
+    /// its common configuration, every one applied.
+    pub async fn for_service(
+        c: &crate::config::CommonConfig,
+        client_name: &str,
+    ) -> Result<Self, BrokerError> {
+        Ok(
+            Self::connect(&c.nats_url, &c.redis_url, &c.prefix, client_name)
+                .await?
+                .with_events_retention(c.events_retention)
+                .with_stream_replicas(c.stream_replicas),
+        )
+    }
+
     /// Creates streams with this many replicas (`HERALD_STREAM_REPLICAS`).
     pub fn with_stream_replicas(mut self, replicas: usize) -> Self {
         self.topo = self.topo.with_replicas(replicas);
