@@ -36,11 +36,11 @@ pub enum SyncError {
     #[error("instance {0}: {1}")]
     Unusable(u64, String),
     /// The round that handled this delivery together with others failed (see `pushed`).
-    #[error("instance {instance}: {message}")]
+    #[error("instance {instance}: {cause}")]
     Round {
         instance: u64,
-        message: String,
-        transient: bool,
+        #[source]
+        cause: std::sync::Arc<SyncError>,
     },
 }
 
@@ -48,6 +48,7 @@ impl SyncError {
     /// How long to wait before the retry: what the provider asked for, else a short pause.
     pub fn retry_delay(&self) -> Duration {
         match self {
+            Self::Round { cause, .. } => cause.retry_delay(),
             Self::Provider(ElementError::RateLimited {
                 retry_after_secs: Some(s),
             }) => Duration::from_secs((*s).min(3600)),
@@ -62,7 +63,7 @@ impl SyncError {
             Self::Provider(e) => e.is_transient(),
             Self::Token(e) => e.is_transient(),
             Self::Unusable(..) => false,
-            Self::Round { transient, .. } => *transient,
+            Self::Round { cause, .. } => cause.is_transient(),
         }
     }
 }
@@ -232,4 +233,28 @@ async fn sync_locked(
     let batch = outbox::build(&s.brokers, &inst, found, WEBHOOK_BATCH).await?;
     outbox::deliver(&s.brokers, &inst, &batch, fence).await?;
     Ok(produced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_shared_round_failure_keeps_its_cause_its_retry_delay_and_whether_to_retry() {
+        let limited = SyncError::Round {
+            instance: 7,
+            cause: Arc::new(SyncError::Provider(ElementError::RateLimited {
+                retry_after_secs: Some(7),
+            })),
+        };
+        assert!(limited.is_transient());
+        assert_eq!(limited.retry_delay(), Duration::from_secs(7));
+        assert!(std::error::Error::source(&limited).is_some());
+        let unusable = SyncError::Round {
+            instance: 7,
+            cause: Arc::new(SyncError::Unusable(7, "no change cursor".into())),
+        };
+        assert!(!unusable.is_transient());
+    }
 }

@@ -56,10 +56,9 @@ pub async fn deliver(
     }
     match rx.await {
         Ok(Ok(n)) => Ok(n),
-        Ok(Err((message, transient))) => Err(SyncError::Round {
+        Ok(Err(cause)) => Err(SyncError::Round {
             instance: inst.id,
-            message,
-            transient,
+            cause,
         }),
         // The runner was stopped (shutdown) before this one's round: retried.
         Err(_) => Err(SyncError::Busy(inst.id)),
@@ -92,10 +91,8 @@ async fn run(s: Shared, id: u64) {
         let answers: Vec<Answer> = match round(&s, id, &jobs).await {
             Ok(counts) => counts.into_iter().map(Ok).collect(),
             Err(e) => {
-                let (message, transient) = (e.to_string(), e.is_transient());
-                jobs.iter()
-                    .map(|_| Err((message.clone(), transient)))
-                    .collect()
+                let cause = std::sync::Arc::new(e);
+                jobs.iter().map(|_| Err(cause.clone())).collect()
             }
         };
         for (job, answer) in jobs.into_iter().zip(answers) {

@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use herald_elements::ElementKey;
 use tokio::sync::oneshot;
 
+use crate::feed_sync::SyncError;
+
 /// One stored provider delivery waiting for its instance's round.
 pub struct Job {
     pub element: ElementKey,
@@ -20,8 +22,8 @@ pub struct Job {
     pub answer: oneshot::Sender<Answer>,
 }
 
-/// What a round made of a job: events sent, or why not (whether worth retrying).
-pub type Answer = Result<usize, (String, bool)>;
+/// What a round made of a job: events sent, or why not (one failure shared by the round's jobs).
+pub type Answer = Result<usize, Arc<SyncError>>;
 
 /// Queues per instance; an entry exists while a runner works on that instance.
 #[derive(Clone, Default)]
