@@ -142,13 +142,6 @@ pub async fn deliver_loaded(
         }
         admission = gate(s, &mut conn, &origin, &token, event_id).await?;
     }
-    s.metrics.breaker_open.set(
-        &[&origin],
-        f64::from(u8::from(matches!(
-            admission,
-            Admission::Probe | Admission::HeldByBreaker { .. }
-        ))),
-    );
     match admission {
         Admission::Go | Admission::Probe => {}
         Admission::HeldByBreaker { until_ms }
@@ -158,7 +151,11 @@ pub async fn deliver_loaded(
             // attempt: back in the schedule, shown as RETRYING until then.
             let due = until_ms + fastrand::i64(0..250);
             retries::schedule(&mut conn, keys, event_id, due).await?;
-            if matches!(admission, Admission::HeldByBreaker { .. }) {
+            let held = matches!(admission, Admission::HeldByBreaker { .. });
+            s.metrics
+                .breaker_open
+                .set(&[&origin], f64::from(u8::from(held)));
+            if held {
                 s.metrics.delivery_held.inc(&["breaker_open"]);
             }
             return events::hold(&mut conn, keys, event_id, due).await;
@@ -183,10 +180,12 @@ pub async fn deliver_loaded(
     );
     s.origin_queue.freed(&origin);
     let released = released?;
-    if success {
-        // A success closes the origin's breaker.
-        s.metrics.breaker_open.set(&[&origin], 0.0);
-    }
+    // One gauge update per attempt: a success closes the origin's breaker, a failed probe keeps
+    // it open.
+    let open = matches!(admission, Admission::Probe) && !success;
+    s.metrics
+        .breaker_open
+        .set(&[&origin], f64::from(u8::from(open)));
     retries::wake(&mut conn, keys, &released, now_ms()).await?;
     if settled? && inst.ordered() {
         // The next in line goes now.

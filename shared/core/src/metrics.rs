@@ -4,10 +4,75 @@
 //! declared in [`Metrics`], so names and labels live in one place; each process renders all of
 //! them (families it never touches show only their `# HELP`/`# TYPE` lines).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 type LabelValues = Vec<String>;
+
+/// A family's label sets and their values, found by a hash of the label values: no allocation
+/// once a set exists, and no scan however many sets a family grows (one per callback origin).
+#[derive(Debug)]
+struct LabelSets<T> {
+    entries: Vec<(LabelValues, T)>,
+    by_hash: HashMap<u64, Vec<usize>>,
+}
+
+impl<T> Default for LabelSets<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            by_hash: HashMap::new(),
+        }
+    }
+}
+
+fn hash_of(labels: &[&str]) -> u64 {
+    let mut h = DefaultHasher::new();
+    labels.hash(&mut h);
+    h.finish()
+}
+
+impl<T> LabelSets<T> {
+    fn find(&self, hash: u64, labels: &[&str]) -> Option<usize> {
+        let same =
+            |k: &LabelValues| k.len() == labels.len() && k.iter().zip(labels).all(|(a, b)| a == b);
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&i| same(&self.entries[i].0))
+    }
+
+    /// The value of a label set, made with `new` the first time it is seen.
+    fn slot(&mut self, labels: &[&str], new: impl FnOnce() -> T) -> &mut T {
+        let hash = hash_of(labels);
+        let i = match self.find(hash, labels) {
+            Some(i) => i,
+            None => {
+                self.entries
+                    .push((labels.iter().map(|s| s.to_string()).collect(), new()));
+                let i = self.entries.len() - 1;
+                self.by_hash.entry(hash).or_default().push(i);
+                i
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    fn get(&self, labels: &[&str]) -> Option<&T> {
+        self.find(hash_of(labels), labels)
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// Label sets in a stable order for the exposition.
+    fn sorted(&self) -> Vec<&(LabelValues, T)> {
+        let mut v: Vec<_> = self.entries.iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+}
 
 #[derive(Debug)]
 enum Kind {
@@ -29,8 +94,8 @@ struct Family {
     help: &'static str,
     labels: &'static [&'static str],
     kind: Kind,
-    values: Mutex<Vec<(LabelValues, f64)>>,
-    histograms: Mutex<Vec<(LabelValues, HistogramData)>>,
+    values: Mutex<LabelSets<f64>>,
+    histograms: Mutex<LabelSets<HistogramData>>,
 }
 
 /// A labelled counter family.
@@ -43,39 +108,9 @@ pub struct GaugeVec(Arc<Family>);
 #[derive(Debug, Clone)]
 pub struct HistogramVec(Arc<Family>);
 
-fn key(labels: &[&str]) -> LabelValues {
-    labels.iter().map(|s| s.to_string()).collect()
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding a metrics lock leaves plain numbers behind: safe to keep using.
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The value of a label set, allocating its key only the first time it is seen: a family holds a
-/// handful of label sets, so a scan is cheaper than building a key on every increment.
-fn slot<'m, T>(
-    sets: &'m mut Vec<(LabelValues, T)>,
-    labels: &[&str],
-    new: impl FnOnce() -> T,
-) -> &'m mut T {
-    let same =
-        |k: &LabelValues| k.len() == labels.len() && k.iter().zip(labels).all(|(a, b)| a == b);
-    let i = match sets.iter().position(|(k, _)| same(k)) {
-        Some(i) => i,
-        None => {
-            sets.push((key(labels), new()));
-            sets.len() - 1
-        }
-    };
-    &mut sets[i].1
-}
-
-/// Label sets in a stable order for the exposition.
-fn sorted<T>(sets: &[(LabelValues, T)]) -> Vec<&(LabelValues, T)> {
-    let mut v: Vec<_> = sets.iter().collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 impl CounterVec {
@@ -83,23 +118,20 @@ impl CounterVec {
         self.add(labels, 1.0);
     }
     pub fn add(&self, labels: &[&str], v: f64) {
-        *slot(&mut lock(&self.0.values), labels, || 0.0) += v;
+        *lock(&self.0.values).slot(labels, || 0.0) += v;
     }
     /// For a count kept elsewhere (the NATS client's connects): its current total.
     pub fn set_total(&self, labels: &[&str], v: f64) {
-        *slot(&mut lock(&self.0.values), labels, || 0.0) = v;
+        *lock(&self.0.values).slot(labels, || 0.0) = v;
     }
     pub fn get(&self, labels: &[&str]) -> f64 {
-        lock(&self.0.values)
-            .iter()
-            .find(|(k, _)| k.iter().map(String::as_str).eq(labels.iter().copied()))
-            .map_or(0.0, |(_, v)| *v)
+        lock(&self.0.values).get(labels).copied().unwrap_or(0.0)
     }
 }
 
 impl GaugeVec {
     pub fn set(&self, labels: &[&str], v: f64) {
-        *slot(&mut lock(&self.0.values), labels, || 0.0) = v;
+        *lock(&self.0.values).slot(labels, || 0.0) = v;
     }
 }
 
@@ -109,7 +141,7 @@ impl HistogramVec {
             return;
         };
         let mut sets = lock(&self.0.histograms);
-        let h = slot(&mut sets, labels, || HistogramData {
+        let h = sets.slot(labels, || HistogramData {
             buckets: vec![0; bounds.len()],
             ..Default::default()
         });
@@ -158,8 +190,8 @@ impl Metrics {
                 help,
                 labels,
                 kind,
-                values: Mutex::new(Vec::new()),
-                histograms: Mutex::new(Vec::new()),
+                values: Mutex::default(),
+                histograms: Mutex::default(),
             });
             families.push(f.clone());
             f
@@ -282,12 +314,12 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {} {ty}", f.name);
             match &f.kind {
                 Kind::Counter | Kind::Gauge => {
-                    for (vals, v) in sorted(&lock(&f.values)) {
+                    for (vals, v) in lock(&f.values).sorted() {
                         let _ = writeln!(out, "{}{} {v}", f.name, labels(f.labels, vals, None));
                     }
                 }
                 Kind::Histogram(bounds) => {
-                    for (vals, h) in sorted(&lock(&f.histograms)) {
+                    for (vals, h) in lock(&f.histograms).sorted() {
                         for (b, c) in bounds.iter().zip(&h.buckets) {
                             let le = b.to_string();
                             let _ = writeln!(
@@ -372,5 +404,26 @@ mod tests {
         let b = text.find("herald_breaker_open{origin=\"https://b.example\"} 0");
         assert!(a.is_some() && b.is_some() && a < b, "{text}");
         assert!(text.contains("herald_delivery_attempts_total{outcome=\"http_error\"} 1"));
+    }
+
+    #[test]
+    fn many_label_sets_each_keep_their_own_value() {
+        let mut sets = LabelSets::default();
+        for n in 0..2000 {
+            *sets.slot(&[&format!("https://o{n}.example:443")], || 0.0) += n as f64;
+        }
+        // Label values that would collide if joined are different sets.
+        *sets.slot(&["ab", "c"], || 0.0) = 1.0;
+        *sets.slot(&["a", "bc"], || 0.0) = 2.0;
+        for n in [0, 1, 999, 1999] {
+            assert_eq!(
+                sets.get(&[&format!("https://o{n}.example:443")]),
+                Some(&(n as f64))
+            );
+        }
+        assert_eq!(sets.get(&["ab", "c"]), Some(&1.0));
+        assert_eq!(sets.get(&["a", "bc"]), Some(&2.0));
+        assert_eq!(sets.get(&["https://unknown.example:443"]), None);
+        assert_eq!(sets.entries.len(), 2002);
     }
 }
