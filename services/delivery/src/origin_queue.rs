@@ -76,6 +76,13 @@ impl OriginQueue {
 mod tests {
     use super::*;
 
+    /// Lets the spawned waiters run until `n` of them wait for `origin`.
+    async fn until_waiting(q: &OriginQueue, origin: &str, n: usize) {
+        while q.waiting().origins.get(origin).map_or(0, |o| o.waiting) < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_freed_slot_wakes_a_waiter_at_once_and_waits_are_bounded() {
         let q = Arc::new(OriginQueue::default());
@@ -88,8 +95,7 @@ mod tests {
                 started.elapsed()
             })
         };
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        until_waiting(&q, "https://a.example:443", 1).await;
         q.freed("https://a.example:443");
         let waited = waiter.await.expect("waiter");
         assert!(
@@ -117,8 +123,7 @@ mod tests {
                     .await
             }));
         }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        until_waiting(&q, "https://a.example:443", MAX_WAITING).await;
         assert!(
             !q.wait("https://a.example:443", Duration::from_secs(60))
                 .await
@@ -128,6 +133,9 @@ mod tests {
                 .await,
             "other origins are not held up"
         );
+        // Each freed slot wakes one waiter, long before its 60 s bound (time is paused: a wait
+        // that ran to its bound would show as 60 s passed).
+        let freeing = tokio::time::Instant::now();
         for _ in 0..MAX_WAITING {
             q.freed("https://a.example:443");
             tokio::task::yield_now().await;
@@ -135,5 +143,10 @@ mod tests {
         for w in waiters {
             assert!(w.await.expect("waiter"));
         }
+        assert!(
+            freeing.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            freeing.elapsed()
+        );
     }
 }

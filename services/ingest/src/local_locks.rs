@@ -85,7 +85,7 @@ mod tests {
             .ok()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn one_holder_per_instance_others_unaffected() {
         let locks = InstanceLocks::default();
         let held = locks.turn(1).await;
