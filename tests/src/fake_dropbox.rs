@@ -84,6 +84,8 @@ struct App {
     accounts: Vec<(Arc<Mutex<Inner>>, FakeOAuth)>,
     signed_in: usize,
     webhook_url: Option<String>,
+    /// Notifications sent and not yet answered 200 (or given up).
+    notifying: usize,
 }
 
 /// Handle to one account of a running fake.
@@ -344,31 +346,51 @@ impl FakeDropbox {
             (url, self.oauth.client_secret.clone(), body)
         });
         let fake = self.clone();
+        if target.is_some() {
+            lock(&self.app).notifying += 1;
+        }
         tokio::spawn(async move {
             let (url, secret, body) = target?;
-            let sig = hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]));
-            let mut wait = fake.retry_base;
-            for _ in 0..12 {
-                let status = fake
-                    .http
-                    .post(&url)
-                    .header("Content-Type", "application/json")
-                    .header("X-Dropbox-Signature", &sig)
-                    .timeout(Duration::from_secs(10))
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0);
-                lock(&fake.inner).webhook_attempts.push(status);
-                if status == 200 {
-                    return Some(std::time::Instant::now());
-                }
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-            None
+            let answered = fake.deliver_notification(&url, &secret, &body).await;
+            lock(&fake.app).notifying -= 1;
+            answered
         })
+    }
+
+    /// Notifications sent and not yet answered with a 200 (nor given up on).
+    pub fn notifications_in_flight(&self) -> usize {
+        lock(&self.app).notifying
+    }
+
+    /// Posts a notification until a 200 (backoff doubling from `retry_base`, 12 tries).
+    async fn deliver_notification(
+        &self,
+        url: &str,
+        secret: &str,
+        body: &str,
+    ) -> Option<std::time::Instant> {
+        let sig = hex::encode(hmac_sha256(secret.as_bytes(), &[body.as_bytes()]));
+        let mut wait = self.retry_base;
+        for _ in 0..12 {
+            let status = self
+                .http
+                .post(url)
+                .header("Content-Type", "application/json")
+                .header("X-Dropbox-Signature", &sig)
+                .timeout(Duration::from_secs(10))
+                .body(body.to_string())
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
+            lock(&self.inner).webhook_attempts.push(status);
+            if status == 200 {
+                return Some(std::time::Instant::now());
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+        None
     }
 
     /// The next API calls (RPC and content routes) fail with these statuses (429 carries

@@ -136,16 +136,17 @@ pub async fn wait_for_events(
     .await
 }
 
-/// Waits until Dropbox's last notification was accepted and the normalizer consumed every
+/// Waits until every notification Dropbox sent was accepted and the normalizer consumed every
 /// stored delivery (WEBHOOKS is a work queue: empty once all are acked).
 pub async fn wait_webhooks_drained(w: &World) {
     herald_e2e::wait::until(
-        "Dropbox's notification accepted",
+        "Dropbox's notifications accepted",
         std::time::Duration::from_secs(10),
         || async {
+            let in_flight = w.dropbox.notifications_in_flight();
             match w.dropbox.webhook_attempts().last() {
-                Some(200) => Ok(()),
-                other => Err(format!("{other:?}")),
+                Some(200) if in_flight == 0 => Ok(()),
+                last => Err(format!("{in_flight} in flight, last answer {last:?}")),
             }
         },
     )

@@ -17,10 +17,11 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
     w.stack.stop("delivery").await;
     let (ops_a, env_a) = ops_env();
     let (ops_b, env_b) = ops_env();
-    let mut a = w.stack.spawn_process("herald-delivery", &env_a);
-    let mut b = w.stack.spawn_process("herald-delivery", &env_b);
-    // Slow answers keep work in flight on both, so the kill lands mid-delivery.
-    w.receiver.script_hang(CHANGES, Duration::from_millis(50));
+    let a = w.stack.spawn_process("herald-delivery", &env_a);
+    let b = w.stack.spawn_process("herald-delivery", &env_b);
+    // Slow answers keep work in flight on both, so the kill lands mid-delivery (the origin's
+    // in-flight bound, shared by both replicas, makes the 40 take several rounds of answers).
+    w.receiver.script_hang(CHANGES, Duration::from_secs(1));
     // One change per notification (the feed is read between changes), so there are many to share.
     for n in 0..CHANGES {
         w.dropbox.upload_external(&format!("/replicas/{n}.txt"));
@@ -41,8 +42,12 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
         },
     )
     .await;
-    let _ = a.kill();
-    let _ = a.wait();
+    let at_kill = ids_by_file(&w).len();
+    assert!(
+        at_kill < CHANGES,
+        "killed mid-run: {at_kill} of {CHANGES} delivered"
+    );
+    drop(a);
 
     let delivered = until(
         "every change delivered",
@@ -55,8 +60,7 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
         },
     )
     .await;
-    let _ = b.kill();
-    let _ = b.wait();
+    drop(b);
     assert_eq!(delivered.len(), CHANGES, "exactly the changes made");
     for (path, ids) in &delivered {
         assert_eq!(ids.len(), 1, "{path} arrived under {ids:?}");
