@@ -460,6 +460,15 @@ async fn concurrent_deliveries_to_one_instance_each_keep_their_own_body() {
     w.wait_quiet().await;
     let notes = w.notifications_for(id);
     assert_eq!(notes.len(), 60, "one notification per one-event delivery");
+    // Each in its own delivery's trace: 60 different trace ids.
+    let traces: std::collections::HashSet<String> = w
+        .receiver
+        .received()
+        .iter()
+        .filter_map(|r| r.header("traceparent"))
+        .filter_map(|tp| tp.split('-').nth(1).map(str::to_string))
+        .collect();
+    assert_eq!(traces.len(), 60, "one trace per delivery: {traces:?}");
     let mut seen = std::collections::HashSet::new();
     for n in &notes {
         let object = n["response"]["events"][0]["objectId"]
