@@ -13,25 +13,29 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-for-the-e2e-suite-0001";
 
 /// A service binary running as its own process; killed when dropped, so a test that fails
 /// half-way leaves nothing running behind it.
-pub struct Process(pub std::process::Child);
+pub struct Process {
+    child: std::process::Child,
+    /// Its ops address (`/healthz`, `/readyz`, `/metrics`).
+    pub ops: String,
+}
 
 impl std::ops::Deref for Process {
     type Target = std::process::Child;
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.child
     }
 }
 
 impl std::ops::DerefMut for Process {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+        &mut self.child
     }
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -204,12 +208,7 @@ impl Stack {
 
     /// `GET <ops>/<path>` of a service; the status code (0 when it does not answer).
     pub async fn ops_status(&self, service: &str, path: &str) -> u16 {
-        let Some(addr) = self
-            .ops
-            .iter()
-            .find(|(n, _)| *n == service)
-            .map(|(_, a)| *a)
-        else {
+        let Some(addr) = self.ops_addr(service) else {
             return 0;
         };
         self.http
@@ -218,6 +217,14 @@ impl Stack {
             .await
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
+    }
+
+    /// The ops address (`/healthz`, `/readyz`, `/metrics`) of one of the stack's own services.
+    pub fn ops_addr(&self, service: &str) -> Option<String> {
+        self.ops
+            .iter()
+            .find(|(n, _)| *n == service)
+            .map(|(_, a)| a.to_string())
     }
 
     /// Runs a service binary as its own OS process with this stack's settings (plus `extra`).
@@ -233,10 +240,14 @@ impl Stack {
         for (k, v) in self.env.vars() {
             cmd.env(k, v);
         }
-        cmd.env(
-            "HERALD_OPS_ADDR",
-            format!("127.0.0.1:{}", crate::procs::free_port()),
-        );
+        let ops = extra
+            .iter()
+            .find(|(k, _)| *k == "HERALD_OPS_ADDR")
+            .map_or_else(
+                || format!("127.0.0.1:{}", crate::procs::free_port()),
+                |(_, v)| v.clone(),
+            );
+        cmd.env("HERALD_OPS_ADDR", &ops);
         cmd.env(
             "HERALD_LISTEN_ADDR",
             format!("127.0.0.1:{}", crate::procs::free_port()),
@@ -247,7 +258,7 @@ impl Stack {
         cmd.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .map(Process)
+            .map(|child| Process { child, ops })
             .unwrap_or_else(|e| panic!("{binary} (run `cargo build --workspace --bins`): {e}"))
     }
 

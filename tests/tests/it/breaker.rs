@@ -10,6 +10,8 @@ use herald_e2e::wait::until;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::helpers::metric_sample;
+
 use super::webhook_world::*;
 
 /// Probes in the test come every second (the default is 5 s) so it runs quickly.
@@ -75,30 +77,13 @@ async fn a_failing_origin_gets_probes_only_and_gets_everything_once_it_answers()
         "one probe per {PROBE_MS} ms while open, got {probes} in {window:?}"
     );
     // The operator sees it open.
-    let ops = w
-        .stack
-        .ops
-        .iter()
-        .find(|(n, _)| *n == "delivery")
-        .map(|(_, a)| a.to_string())
-        .expect("delivery ops");
-    let origin = {
-        let u = url::Url::parse(&w.receiver.url).expect("receiver url");
-        u.origin().ascii_serialization()
-    };
-    let breaker = |ops: String, origin: String| async move {
-        let text = reqwest::get(format!("http://{ops}/metrics"))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        let line = format!("herald_breaker_open{{origin=\"{origin}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&line).map(str::to_string))
-            .unwrap_or_else(|| format!("no breaker line in {text}"))
-    };
-    assert_eq!(breaker(ops.clone(), origin.clone()).await, "1");
+    let ops = w.stack.ops_addr("delivery").expect("delivery ops");
+    // Labelled as Herald keys breakers: by the callback URL's origin.
+    let line = format!(
+        "herald_breaker_open{{origin=\"{}\"}} ",
+        herald_core::callback_url::origin_of(&w.receiver.url)
+    );
+    assert_eq!(metric_sample(&ops, &line).await, Some(1.0));
     // Held items show as RETRYING with a next attempt, their attempts not counted.
     let (_, items) = w
         .stack
@@ -142,7 +127,7 @@ async fn a_failing_origin_gets_probes_only_and_gets_everything_once_it_answers()
         },
     )
     .await;
-    assert_eq!(breaker(ops, origin).await, "0", "closed again");
+    assert_eq!(metric_sample(&ops, &line).await, Some(0.0), "closed again");
     let delivered: Vec<Value> = w
         .receiver
         .received()

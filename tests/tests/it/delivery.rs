@@ -555,12 +555,7 @@ async fn a_callback_moved_after_publishing_is_called_and_the_old_origins_slot_fr
     delivery.shutdown().await;
     assert_eq!(moved.received().len(), 1);
     assert!(w.receiver.received().is_empty());
-    let old = url::Url::parse(&w.receiver.url).expect("url");
-    let origin = format!(
-        "http://{}:{}",
-        old.host_str().expect("host"),
-        old.port().expect("port")
-    );
+    let origin = herald_core::callback_url::origin_of(&w.receiver.url);
     let mut conn = redis_conn(&w).await;
     let out: i64 = redis::cmd("ZCARD")
         .arg(herald_core::keys::Keys::new(&w.stack.prefix).breaker_inflight(&origin))

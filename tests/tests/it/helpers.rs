@@ -165,10 +165,18 @@ pub async fn send_json(
     w.stack.call_as(method, path, auth, body).await
 }
 
-/// A process started with a known ops address, so its `/metrics` can be read.
-pub fn ops_env() -> (String, [(&'static str, String); 1]) {
-    let addr = format!("127.0.0.1:{}", herald_e2e::procs::free_port());
-    (addr.clone(), [("HERALD_OPS_ADDR", addr)])
+/// The value of the first sample at an ops address whose line starts with `line_prefix` (a
+/// family and its labels), if the endpoint answers and has it.
+pub async fn metric_sample(ops: &str, line_prefix: &str) -> Option<f64> {
+    let text = reqwest::get(format!("http://{ops}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(line_prefix))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 /// The sum of a metric family's samples (every label set) at an ops address; 0 if unreadable.

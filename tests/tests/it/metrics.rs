@@ -8,24 +8,7 @@ use herald_e2e::wait::until;
 use crate::helpers::*;
 
 fn ops_of(w: &World, service: &str) -> String {
-    w.stack
-        .ops
-        .iter()
-        .find(|(n, _)| *n == service)
-        .map(|(_, a)| a.to_string())
-        .expect("ops address")
-}
-
-async fn sample(ops: &str, line_prefix: &str) -> Option<f64> {
-    let text = reqwest::get(format!("http://{ops}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with(line_prefix))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    w.stack.ops_addr(service).expect("ops address")
 }
 
 #[tokio::test]
@@ -33,7 +16,7 @@ async fn the_operator_metrics_move_in_the_process_doing_the_work() {
     let w = create_test_world().await;
     create_test_instance(&w).await;
     let (ingest, delivery) = (ops_of(&w, "ingest"), ops_of(&w, "delivery"));
-    let before = sample(
+    let before = metric_sample(
         &ingest,
         "herald_ingest_requests_total{element=\"dropbox\",status=\"200\"}",
     )
@@ -48,7 +31,7 @@ async fn the_operator_metrics_move_in_the_process_doing_the_work() {
     .await;
     let moved = |ops: String, prefix: &'static str, above: f64| async move {
         until(prefix, Duration::from_secs(10), || async {
-            match sample(&ops, prefix).await {
+            match metric_sample(&ops, prefix).await {
                 Some(v) if v > above => Ok(v),
                 other => Err(format!("{other:?}")),
             }
@@ -80,20 +63,20 @@ async fn the_operator_metrics_move_in_the_process_doing_the_work() {
     )
     .await;
     // The extras: consumer lag of the service's own consumer, NATS reconnections.
-    let lag = sample(
+    let lag = metric_sample(
         &delivery,
         "herald_consumer_pending_messages{stream=\"EVENTS\",consumer=\"delivery\"}",
     )
     .await;
     assert!(lag.is_some(), "delivery reports its consumer's lag");
-    let lag = sample(
+    let lag = metric_sample(
         &ingest,
         "herald_consumer_ack_pending_messages{stream=\"WEBHOOKS\",consumer=\"normalizer\"}",
     )
     .await;
     assert!(lag.is_some(), "ingest reports its consumer's lag");
     assert_eq!(
-        sample(&delivery, "herald_nats_reconnects_total").await,
+        metric_sample(&delivery, "herald_nats_reconnects_total").await,
         Some(0.0)
     );
     let text = reqwest::get(format!("http://{delivery}/metrics"))

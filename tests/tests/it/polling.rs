@@ -673,13 +673,11 @@ async fn a_date_that_does_not_read_with_its_pattern_is_reported_not_guessed() {
 /// no change is delivered twice, and one killed with SIGKILL loses nothing.
 #[tokio::test]
 async fn two_poller_replicas_share_the_polls_and_one_killed_loses_nothing() {
-    use crate::helpers::{metric_total, ops_env};
+    use crate::helpers::metric_total;
     let mut p = create_test_polling().await;
     p.stack.stop("poller").await;
-    let (ops_a, env_a) = ops_env();
-    let (ops_b, env_b) = ops_env();
-    let mut a = p.stack.spawn_process("herald-poller", &env_a);
-    let mut b = p.stack.spawn_process("herald-poller", &env_b);
+    let a = p.stack.spawn_process("herald-poller", &[]);
+    let b = p.stack.spawn_process("herald-poller", &[]);
     for _ in 0..6 {
         p.create_test_instance("0.02").await; // every 1.2 s
     }
@@ -689,16 +687,15 @@ async fn two_poller_replicas_share_the_polls_and_one_killed_loses_nothing() {
     let family = "herald_poller_runs_total";
     until("both replicas polling", Duration::from_secs(30), || async {
         let (x, y) = (
-            metric_total(&ops_a, family).await,
-            metric_total(&ops_b, family).await,
+            metric_total(&a.ops, family).await,
+            metric_total(&b.ops, family).await,
         );
         (x > 0.0 && y > 0.0)
             .then_some(())
             .ok_or(format!("polls: a {x}, b {y}"))
     })
     .await;
-    let _ = a.kill();
-    let _ = a.wait();
+    drop(a);
     docs.extend((0..3).map(|n| p.ds.docs.create(&format!("after {n}"))));
     // Every instance sees every document of the shared library: 6 × 6 events, each once.
     let got = until(
@@ -712,8 +709,7 @@ async fn two_poller_replicas_share_the_polls_and_one_killed_loses_nothing() {
         },
     )
     .await;
-    let _ = b.kill();
-    let _ = b.wait();
+    drop(b);
     let ids: std::collections::HashSet<_> = p
         .receiver
         .received()

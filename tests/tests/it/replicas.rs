@@ -15,10 +15,8 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
     let mut w = create_test_world().await;
     create_test_instance(&w).await;
     w.stack.stop("delivery").await;
-    let (ops_a, env_a) = ops_env();
-    let (ops_b, env_b) = ops_env();
-    let a = w.stack.spawn_process("herald-delivery", &env_a);
-    let b = w.stack.spawn_process("herald-delivery", &env_b);
+    let a = w.stack.spawn_process("herald-delivery", &[]);
+    let b = w.stack.spawn_process("herald-delivery", &[]);
     // Slow answers keep work in flight on both, so the kill lands mid-delivery (the origin's
     // in-flight bound, shared by both replicas, makes the 40 take several rounds of answers).
     w.receiver.script_hang(CHANGES, Duration::from_secs(1));
@@ -33,8 +31,8 @@ async fn two_delivery_replicas_share_the_work_and_one_killed_loses_nothing() {
         Duration::from_secs(30),
         || async {
             let (x, y) = (
-                metric_total(&ops_a, family).await,
-                metric_total(&ops_b, family).await,
+                metric_total(&a.ops, family).await,
+                metric_total(&b.ops, family).await,
             );
             (x > 0.0 && y > 0.0)
                 .then_some(())
