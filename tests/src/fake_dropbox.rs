@@ -209,16 +209,31 @@ impl FakeDropbox {
     pub fn account_id(&self) -> String {
         lock(&self.inner).account_id.clone()
     }
-    /// Sets the webhook URI if it answers the challenge; false if not (yet).
+    /// Sets the webhook URI if it answers the challenge as Dropbox requires (a random challenge
+    /// echoed verbatim within 10 s, `Content-Type: text/plain`, `X-Content-Type-Options:
+    /// nosniff`); false if not (yet).
     pub async fn try_set_webhook_url(&self, url: &str) -> bool {
-        let challenge = "fake-challenge-0123456789";
-        let ok = match self
+        let challenge = herald_core::crypto::random_secret();
+        let answer = self
             .http
-            .get(format!("{url}?challenge={challenge}"))
+            .get(url)
+            .query(&[("challenge", &challenge)])
+            .timeout(Duration::from_secs(10))
             .send()
-            .await
-        {
-            Ok(r) if r.status() == 200 => r.text().await.unwrap_or_default() == challenge,
+            .await;
+        let ok = match answer {
+            Ok(r) if r.status() == 200 => {
+                let header = |name: &str| {
+                    r.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_ascii_lowercase()
+                };
+                let plain = header("content-type").starts_with("text/plain");
+                let nosniff = header("x-content-type-options") == "nosniff";
+                plain && nosniff && r.text().await.unwrap_or_default() == challenge
+            }
             _ => false,
         };
         if ok {
@@ -469,11 +484,10 @@ async fn authorize(
 ) -> Response {
     let account = {
         let app = lock(&f.app);
-        app.accounts
-            .get(app.signed_in)
-            .map(|(inner, oauth)| f.with(inner, oauth))
+        // `signed_in` always names one of them: accounts are only added.
+        let (inner, oauth) = &app.accounts[app.signed_in];
+        f.with(inner, oauth)
     };
-    let account = account.unwrap_or(f);
     let deny = lock(&account.inner).deny;
     account.oauth.authorize(&q, deny)
 }

@@ -100,7 +100,10 @@ async fn start_webhook_hook() -> (String, Arc<Mutex<Vec<(Value, bool)>>>) {
     let hook = Router::new().route(
         "/hook",
         get(|Query(q): Query<HashMap<String, String>>| async move {
-            q.get("challenge").cloned().unwrap_or_default()
+            (
+                [("X-Content-Type-Options", "nosniff")],
+                q.get("challenge").cloned().unwrap_or_default(),
+            )
         })
         .post(
             move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
