@@ -103,8 +103,31 @@ impl Cluster {
         format!("http://{}/elements/api-v2{p}", self.gateway)
     }
 
+    /// An instance of `element` sending its events to `callback`, authorized at the provider's
+    /// `authorize` endpoint for the bench's app (`bench_key`, `secret`).
+    pub async fn connect_instance(
+        &self,
+        element: &str,
+        authorize: &str,
+        secret: &str,
+        name: &str,
+        callback: &str,
+    ) -> anyhow::Result<Value> {
+        const REDIRECT: &str = "https://bench.example/auth";
+        let code = self
+            .oauth_code(&format!(
+                "{authorize}?client_id=bench_key&response_type=code&redirect_uri={REDIRECT}&state=b"
+            ))
+            .await?;
+        self.create_instance(json!({"element": {"key": element}, "providerData": {"code": code},
+            "name": name, "configuration": {"oauth.api.key": "bench_key", "oauth.api.secret": secret,
+            "oauth.callback.url": REDIRECT, "event.notification.enabled": true,
+            "event.notification.callback.url": callback, "event.notification.signature.key": "k"}}))
+            .await
+    }
+
     /// Follows a provider's authorize URL without following its redirect back: the code.
-    pub async fn oauth_code(&self, authorize_url: &str) -> anyhow::Result<String> {
+    async fn oauth_code(&self, authorize_url: &str) -> anyhow::Result<String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -125,7 +148,7 @@ impl Cluster {
     }
 
     /// `POST /instances`; the instance.
-    pub async fn create_instance(&self, body: Value) -> anyhow::Result<Value> {
+    async fn create_instance(&self, body: Value) -> anyhow::Result<Value> {
         let created = self
             .http
             .post(self.api("/instances"))
@@ -141,7 +164,6 @@ impl Cluster {
         Ok(created.json().await?)
     }
 
-    /// Peak RSS and CPU seconds of every service so far.
     /// Peak RSS and CPU seconds of every service, the brokers and this driver (which also runs
     /// the fake provider and the receiver), so a reader sees where the cores went.
     pub fn report(&self) {

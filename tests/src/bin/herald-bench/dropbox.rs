@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use herald_e2e::fake_dropbox::FakeDropbox;
 use herald_e2e::receiver::Receiver;
-use serde_json::json;
 
 use crate::cluster::Cluster;
 use crate::{env_num, percentile, tally};
@@ -48,21 +47,17 @@ pub async fn run() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let redirect = "https://bench.example/auth";
+    let authorize = format!("{}/oauth2/authorize", first.url());
     for (i, account) in fakes.iter().enumerate() {
         account.sign_in();
-        let code = cluster
-            .oauth_code(&format!(
-                "{}/oauth2/authorize?client_id=bench_key&response_type=code&redirect_uri={redirect}&state=b",
-                first.url()
-            ))
-            .await?;
         cluster
-            .create_instance(json!({"element": {"key": "dropbox"}, "providerData": {"code": code},
-                "name": format!("bench-{i}"),
-                "configuration": {"oauth.api.key": "bench_key", "oauth.api.secret": "bench_secret",
-                "oauth.callback.url": redirect, "event.notification.enabled": true,
-                "event.notification.callback.url": receiver.url, "event.notification.signature.key": "k"}}))
+            .connect_instance(
+                "dropbox",
+                &authorize,
+                "bench_secret",
+                &format!("bench-{i}"),
+                &receiver.url,
+            )
             .await?;
     }
     let mode = if rate > 0 {

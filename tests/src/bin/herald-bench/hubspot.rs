@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use herald_e2e::fake_hubspot::{batch_body, sign_v1, Event};
 use herald_e2e::fake_oauth_apps::{FakeOAuthApp, Provider, HUBSPOT_PORTAL};
 use herald_e2e::receiver::Receiver;
-use serde_json::json;
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::cluster::Cluster;
@@ -37,18 +36,9 @@ pub async fn run() -> anyhow::Result<()> {
         ("HERALD_ELEMENT_HUBSPOT_AUTH_URL", hubspot.url()),
     ])
     .await?;
-    let redirect = "https://bench.example/auth";
-    let code = cluster
-        .oauth_code(&format!(
-            "{}/oauth/authorize?client_id=bench_key&response_type=code&redirect_uri={redirect}&state=b",
-            hubspot.url()
-        ))
-        .await?;
+    let authorize = format!("{}/oauth/authorize", hubspot.url());
     cluster
-        .create_instance(json!({"element": {"key": "hubspot"}, "providerData": {"code": code}, "name": "bench",
-            "configuration": {"oauth.api.key": "bench_key", "oauth.api.secret": SECRET,
-            "oauth.callback.url": redirect, "event.notification.enabled": true,
-            "event.notification.callback.url": receiver.url, "event.notification.signature.key": "k"}}))
+        .connect_instance("hubspot", &authorize, SECRET, "bench", &receiver.url)
         .await?;
     let url = format!("http://{}/elements/api-v2/events/hubspot", cluster.ingest);
     let mode = if rate > 0 {
@@ -73,20 +63,12 @@ pub async fn run() -> anyhow::Result<()> {
         }
         let permit = limit.clone().acquire_owned().await?;
         let objects: Vec<u64> = (r * batch..((r + 1) * batch).min(events)).collect();
-        let body = serde_json::to_string(
-            &objects
-                .iter()
-                .map(|o| json!({"eventId": o, "subscriptionId": 1, "portalId": HUBSPOT_PORTAL,
-                    "appId": 1, "occurredAt": 1_764_756_000_000u64 + o, "subscriptionType": "contact.creation",
-                    "objectId": o, "changeSource": "CRM", "attemptNumber": 0}))
-                .collect::<Vec<_>>(),
-        )?;
-        let signature = hex::encode(
-            Sha256::new()
-                .chain_update(SECRET)
-                .chain_update(&body)
-                .finalize(),
-        );
+        let events: Vec<Event> = objects
+            .iter()
+            .map(|o| Event::new(HUBSPOT_PORTAL, "contact.creation", *o))
+            .collect();
+        let body = batch_body(&events);
+        let signature = sign_v1(SECRET, &body);
         let (http, url, sent_at, accepted) =
             (http.clone(), url.clone(), sent_at.clone(), accepted.clone());
         tasks.push(tokio::spawn(async move {
