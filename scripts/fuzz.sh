@@ -20,6 +20,8 @@
 # The Python tool lives in a venv outside the repo, installed once per version of
 # scripts/fuzz-requirements.txt.
 set -euo pipefail
+# A failure inside $(...) stops the script too (setup steps run in command substitutions).
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
 examples=${HERALD_FUZZ_EXAMPLES:-60}
@@ -203,14 +205,14 @@ box_token=$(create_instance box fake_box_api_key fake_box_api_secret | field tok
 # A change at Dropbox gives the events API something to show (and `eventId` a real value).
 curl -fsS -X POST "http://127.0.0.1:$dbx_p/__fake/upload" -H 'Content-Type: application/json' \
   -d '{"path":"/Fuzz/seed.txt"}' >/dev/null
-event_id=""
-for _ in $(seq 1 50); do
-  event_id=$(curl -fsS "$API/instances/$instance_id/events" -H "Authorization: $platform" |
-    python3 -c 'import json, sys; a = json.load(sys.stdin); print(a[0]["id"] if a else "")' 2>/dev/null || true)
-  [ -n "$event_id" ] && break
-  sleep 0.2
-done
-echo "fuzz: stack up in $((SECONDS - started))s (gateway :$gw_p, instance $instance_id, event ${event_id:-none})"
+first_event() {
+  curl -fsS "$API/instances/$instance_id/events" -H "Authorization: $platform" |
+    python3 -c 'import json, sys; a = json.load(sys.stdin); print(a[0]["id"] if a else "")'
+}
+has_event() { [ -n "$(first_event)" ]; }
+wait_for "the seed change's event" 20 has_event
+event_id=$(first_event)
+echo "fuzz: stack up in $((SECONDS - started))s (gateway :$gw_p, instance $instance_id, event $event_id)"
 
 # Credentials per security scheme of the document: `instance` is the Dropbox instance's (the
 # documents hub) or, for the webhooks hub that only Box offers, the Box instance's. Path ids and
@@ -231,7 +233,7 @@ api_key = "User $user_secret, Element $2"
 [dictionaries.instances]
 values = [$instance_id]
 [dictionaries.events]
-values = [${event_id:-$instance_id}]
+values = [$event_id]
 [dictionaries.orgs]
 values = [$org_id]
 [dictionaries.paths]
