@@ -25,6 +25,7 @@
 //! herald:v1:[<prefix>:]{e:<event>}:event               HASH delivery record (status, body, attempts, …)
 //! herald:v1:[<prefix>:]{e:<event>}:attempts            LIST one JSON entry per attempt, oldest first
 //! herald:v1:[<prefix>:]retries                         ZSET due(ms) → event id, the retry schedule
+//! herald:v1:[<prefix>:]retries:claimed                 ZSET event id → lease expiry, schedule members being attempted
 //! herald:v1:[<prefix>:]{b:<origin>}:breaker            HASH circuit breaker of a callback origin {failures, open, next_probe}
 //! herald:v1:[<prefix>:]{b:<origin>}:inflight           ZSET attempt token → lease expiry, attempts out to the origin
 //! herald:v1:[<prefix>:]{b:<origin>}:held               ZSET event id → hold end, notifications held by the open breaker

@@ -103,7 +103,6 @@ pub async fn routed(
     Ok(ids)
 }
 
-/// Every sealed webhook signing secret registered for an element.
 /// The ids of every instance, by a cursor scan (no index to keep; used by rare sweeps).
 pub async fn all_ids(conn: &mut Conn, keys: &Keys) -> StoreResult<Vec<u64>> {
     let pattern = keys.instance_pattern();
