@@ -31,8 +31,8 @@ async fn one_trace_from_webhook_to_every_callback_attempt() {
     w.stack.stop("delivery").await;
     let mut ingest_env = otel.to_vec();
     ingest_env.push(("HERALD_LISTEN_ADDR", w.stack.ingest.to_string()));
-    let mut ingest = w.stack.spawn_process("herald-ingest", &ingest_env);
-    let mut delivery = w.stack.spawn_process("herald-delivery", &otel);
+    let ingest = w.stack.spawn_process("herald-ingest", &ingest_env);
+    let delivery = w.stack.spawn_process("herald-delivery", &otel);
     let challenge = format!("{}?challenge=up", w.stack.ingest_url("dropbox"));
     until("ingest process up", Duration::from_secs(20), || async {
         match w.stack.http.get(&challenge).send().await {
@@ -83,16 +83,16 @@ async fn one_trace_from_webhook_to_every_callback_attempt() {
             let ingest = spans
                 .iter()
                 .any(|s| s.service == "herald-ingest" && s.kind == 2);
-            (ingest && deliveries >= 2)
+            let normalize = spans
+                .iter()
+                .any(|s| s.attr("herald.stage") == Some("normalize"));
+            (ingest && normalize && deliveries >= 2)
                 .then_some(spans.clone())
                 .ok_or(format!("{spans:?}"))
         },
     )
     .await;
-    let _ = ingest.kill();
-    let _ = delivery.kill();
-    let _ = ingest.wait();
-    let _ = delivery.wait();
+    drop((ingest, delivery));
 
     let server = spans
         .iter()
